@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers (arrows point one way):
+// PhotonCLI → Photon → PhotonModels → PhotonCore ← PhotonCPU | PhotonOpenCL → COpenCL
+let package = Package(
+  name: "Photon",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "Photon", targets: ["Photon"]),
+    .executable(name: "photon", targets: ["PhotonCLI"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // System libraries: a module map and a shim header, nothing else.
+    .systemLibrary(
+      name: "COpenCL", path: "Sources/COpenCL",
+      providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers", "libclblast-dev"])]),
+    .systemLibrary(
+      name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+
+    // The .cl sources, embedded into the binary at build time.
+    .target(
+      name: "PhotonKernels", path: "Kernels",
+      exclude: ["README.md"],
+      resources: [
+        .embedInCode("common.cl"),
+        .embedInCode("gemm.cl"),
+        .embedInCode("norm.cl"),
+        .embedInCode("attention.cl"),
+        .embedInCode("elementwise.cl"),
+      ]),
+
+    .target(name: "PhotonCore"),
+    .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS"]),
+    .target(name: "PhotonOpenCL", dependencies: ["PhotonCore", "PhotonKernels", "COpenCL"]),
+    .target(name: "PhotonLoading", dependencies: ["PhotonCore"]),
+    .target(name: "PhotonTokenizers", dependencies: ["PhotonCore"]),
+    .target(name: "PhotonModels", dependencies: ["PhotonCore", "PhotonLoading"]),
+    .target(
+      name: "Photon",
+      dependencies: [
+        "PhotonCore", "PhotonCPU", "PhotonOpenCL", "PhotonLoading", "PhotonTokenizers",
+        "PhotonModels",
+      ]),
+    .executableTarget(
+      name: "PhotonCLI",
+      dependencies: ["Photon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+    .target(name: "PhotonTestSupport", dependencies: ["PhotonCore"], path: "Tests/PhotonTestSupport"),
+    .testTarget(name: "PhotonCPUTests", dependencies: ["PhotonCPU", "PhotonTestSupport"]),
+    .testTarget(
+      name: "PhotonOpenCLTests",
+      dependencies: ["PhotonOpenCL", "PhotonCPU", "PhotonTestSupport", "COpenCL"]),
+    .testTarget(
+      name: "PhotonLoadingTests",
+      dependencies: ["PhotonLoading", "PhotonTestSupport"]),
+    .testTarget(
+      name: "PhotonTokenizersTests",
+      dependencies: ["PhotonTokenizers", "PhotonTestSupport"]),
+  ]
+)

@@ -1,0 +1,70 @@
+/// Which implementation runs the model.
+public enum BackendKind: String, Sendable, CaseIterable {
+  /// The plain-Swift reference (matrix products through BLAS).
+  case cpu
+  /// OpenCL: a GPU, or PoCL on machines without one.
+  case gpu
+}
+
+/// The operations a Transformer encoder and decoder need, with one meaning on every backend.
+///
+/// Conventions (stated once, used in every shape comment):
+/// - Row-major storage; `B` batch, `T` sequence length, `C` channels (hidden size), `NH` heads,
+///   `HS = C / NH` head size, `I` intermediate (FFN) size, `V` vocabulary, `K`/`N` GEMM input/output.
+/// - Linear weights in Hugging Face's `[out, in]` layout: `y = x·Wᵀ + b`.
+/// - Attention masks are int32 `[B, T]`, 1 = attend, 0 = padding; they become the additive mask
+///   `(1 - m)·float32.min`, as `transformers` builds it, so a fully padded row attends uniformly.
+///
+/// Every op validates shapes before doing any work and throws ``PhotonError`` (`.shapeMismatch`,
+/// `.invalidArgument`, `.wrongBackend`) instead of trapping.
+public protocol Backend: AnyObject, Sendable {
+  var kind: BackendKind { get }
+  /// Human-readable device description.
+  var deviceName: String { get }
+
+  // MARK: Data movement
+
+  /// A float tensor holding `values` (row-major) with `shape`.
+  func tensor(_ values: [Float], shape: [Int]) throws -> Tensor
+  /// An int32 tensor (ids, masks, positions).
+  func tensor(_ values: [Int32], shape: [Int]) throws -> Tensor
+  /// The values of a float tensor, read back to the host.
+  func floats(_ tensor: Tensor) throws -> [Float]
+  /// The values of an int32 tensor, read back to the host.
+  func ints(_ tensor: Tensor) throws -> [Int32]
+  /// Prepares a linear weight given in HF's `[out, in]` layout.
+  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
+
+  // MARK: Operations
+
+  /// `y = act(x·Wᵀ + b)`. x: `[..., K]`, W: `[N, K]`, b: `[N]`, y: `[..., N]`.
+  func linear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation) throws
+    -> Tensor
+  /// `c[i] = a[i]·b[i]` (or `a[i]·b[i]ᵀ`). a: `[B, M, K]`, b: `[B, K, N]` (`[B, N, K]` when
+  /// `transposeB`), c: `[B, M, N]`.
+  func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor
+  /// `LayerNorm(x + residual)` over the last axis with affine `weight` and `bias`.
+  /// x, residual, y: `[..., C]`; weight, bias: `[C]`.
+  func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, eps: Float) throws
+    -> Tensor
+  /// Multi-head `softmax(Q·Kᵀ·scale + mask)·V`, heads side by side in the channel axis.
+  /// mask: `[B, Tk]` int32 or nil; `causal` lets query `i` see keys `j ≤ i + Tk - Tq`.
+  /// Returns `[B, Tq, C]`.
+  func attention(_ input: AttentionInput, mask: Tensor?, causal: Bool, heads: Int, scale: Float)
+    throws -> Tensor
+  /// `LayerNorm(word[ids] + position[positions] + tokenType[tokenTypes])`.
+  /// ids, positions, tokenTypes: `[B, T]` int32; tables: `[rows, C]`; returns `[B, T, C]`.
+  /// A nil `tokenTypeTable` (DistilBERT) adds nothing; nil `tokenTypes` means all zero.
+  func embeddings(
+    ids: Tensor, positions: Tensor, tokenTypes: Tensor?, wordTable: Tensor, positionTable: Tensor,
+    tokenTypeTable: Tensor?, weight: Tensor, bias: Tensor, eps: Float
+  ) throws -> Tensor
+  /// Softmax over the last axis.
+  func softmax(_ x: Tensor) throws -> Tensor
+  /// Element-wise tanh.
+  func tanh(_ x: Tensor) throws -> Tensor
+  /// Pools `[B, T, C]` to `[B, C]` over positions where `mask` (`[B, T]` int32) is 1.
+  func pool(_ x: Tensor, mask: Tensor, mode: Pooling) throws -> Tensor
+  /// Divides each row of `[..., C]` by its L2 norm (clamped below at 1e-12, as PyTorch does).
+  func l2Normalize(_ x: Tensor) throws -> Tensor
+}

@@ -1,0 +1,21 @@
+import Foundation
+
+/// The reference outputs in `Tests/Fixtures` (copied from Hugging Face runs; see its README).
+public enum Fixtures {
+  /// `Tests/Fixtures`, found from this source file so tests need no resource bundle.
+  public static let directory: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent()  // PhotonTestSupport
+    .deletingLastPathComponent()  // Tests
+    .appendingPathComponent("Fixtures")
+
+  /// A file or folder under `Tests/Fixtures`, e.g. `url("tiny-models/tiny-bert")`.
+  public static func url(_ relativePath: String) -> URL {
+    directory.appendingPathComponent(relativePath)
+  }
+
+  /// Decoded JSON from a fixture file.
+  public static func json(_ relativePath: String) throws -> Any {
+    let data = try Data(contentsOf: url(relativePath))
+    return try JSONSerialization.jsonObject(with: data)
+  }
+}
