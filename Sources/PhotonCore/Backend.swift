@@ -27,7 +27,7 @@ public protocol Backend: AnyObject, Sendable {
   /// A float tensor holding `values` (row-major) with `shape`.
   func tensor(_ values: [Float], shape: [Int]) throws -> Tensor
   /// An int32 tensor (ids, masks, positions).
-  func tensor(_ values: [Int32], shape: [Int]) throws -> Tensor
+  func tensor(ints values: [Int32], shape: [Int]) throws -> Tensor
   /// The values of a float tensor, read back to the host.
   func floats(_ tensor: Tensor) throws -> [Float]
   /// The values of an int32 tensor, read back to the host.

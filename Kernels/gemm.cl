@@ -1,0 +1,141 @@
+// gemm.cl — y = act(x·Wᵀ + b), the linear layer, in two kernel families, plus a batched product.
+//
+// x: [M, K] row-major. The weight arrives from Hugging Face as W [N, K]; the host packs it once at
+// load as Wt [K, NP] (transposed, NP = N rounded up to 32, pad columns zero) so that both kernels
+// stream contiguous weight rows along N. y: [M, N]. bias: [N] or NULL. act: ACT_* from common.cl.
+//
+// Variants (named by what they assume; the host picks one per device, all are tested):
+// - gemm_packed_rows_x32: for CPU-like devices (PoCL). One work-item owns GEMM_ROWS rows × 32
+//   columns of y as 2·GEMM_ROWS float16 accumulators: per k it loads two float16 of Wt and
+//   broadcasts one scalar of x per row. No local memory (on a CPU it is ordinary RAM).
+// - gemm_tiled_local: for GPUs. A work-group of 8×8 items computes a 32×32 tile of y, each item
+//   4×4 outputs; 32×16 tiles of x and 16×32 of Wt are staged in local memory by the whole group.
+//
+// Host guarantees: NP % 32 == 0; global sizes as given above each kernel; rows ≥ M and columns ≥ N
+// are computed on clamped/zero data and never stored.
+
+#ifndef GEMM_ROWS
+#define GEMM_ROWS 6
+#endif
+
+// global: (ceil(NP/32) rounded up to the local size, ceil(M/GEMM_ROWS) rounded likewise)
+__kernel void gemm_packed_rows_x32(__global const float* x, __global const float* wt,
+                                   __global const float* bias, __global float* y,
+                                   const int M, const int N, const int K, const int NP,
+                                   const int act) {
+  const int col0 = get_global_id(0) * 32;
+  const int row0 = get_global_id(1) * GEMM_ROWS;
+  if (col0 >= NP || row0 >= M) return;
+
+  float16 lo[GEMM_ROWS], hi[GEMM_ROWS];
+  int rows[GEMM_ROWS];
+#pragma unroll
+  for (int r = 0; r < GEMM_ROWS; r++) {
+    lo[r] = (float16)(0.0f);
+    hi[r] = (float16)(0.0f);
+    rows[r] = min(row0 + r, M - 1);  // clamped: past-the-end rows read row M-1, never stored
+  }
+  __global const float* w = wt + col0;
+  for (int k = 0; k < K; k++) {
+    const float16 w_lo = vload16(0, w);
+    const float16 w_hi = vload16(1, w);
+    w += NP;
+#pragma unroll
+    for (int r = 0; r < GEMM_ROWS; r++) {
+      const float a = x[rows[r] * K + k];
+      lo[r] = fma((float16)(a), w_lo, lo[r]);
+      hi[r] = fma((float16)(a), w_hi, hi[r]);
+    }
+  }
+
+  float b[32];
+  for (int c = 0; c < 32; c++) b[c] = (bias && col0 + c < N) ? bias[col0 + c] : 0.0f;
+#pragma unroll
+  for (int r = 0; r < GEMM_ROWS; r++) {
+    if (row0 + r >= M) break;
+    float out[32];
+    vstore16(lo[r], 0, out);
+    vstore16(hi[r], 1, out);
+    __global float* dst = y + (size_t)(row0 + r) * N + col0;
+    const int width = min(32, N - col0);
+    for (int c = 0; c < width; c++) dst[c] = activate(out[c] + b[c], act);
+  }
+}
+
+#define TILE 32    // output tile edge per work-group
+#define TILE_K 16  // depth of the staged slices
+#define WPT 4      // outputs per work-item along each axis (8×8 items × 4×4 = 32×32)
+
+// global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8)
+__kernel __attribute__((reqd_work_group_size(8, 8, 1)))
+void gemm_tiled_local(__global const float* x, __global const float* wt,
+                      __global const float* bias, __global float* y,
+                      const int M, const int N, const int K, const int NP, const int act) {
+  __local float xs[TILE][TILE_K + 1];  // +1: avoid bank conflicts on column reads
+  __local float ws[TILE_K][TILE];
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int tid = ty * 8 + tx;
+  const int col0 = get_group_id(0) * TILE, row0 = get_group_id(1) * TILE;
+
+  float acc[WPT][WPT];
+  for (int i = 0; i < WPT; i++)
+    for (int j = 0; j < WPT; j++) acc[i][j] = 0.0f;
+
+  for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    // 512 elements of each tile, 8 per work-item; out-of-range entries are zero.
+    for (int e = tid; e < TILE * TILE_K; e += 64) {
+      const int r = e / TILE_K, c = e % TILE_K;
+      const int gr = row0 + r, gk = k0 + c;
+      xs[r][c] = (gr < M && gk < K) ? x[(size_t)gr * K + gk] : 0.0f;
+      const int wr = e / TILE, wc = e % TILE;
+      const int wk = k0 + wr;
+      ws[wr][wc] = (wk < K && col0 + wc < NP) ? wt[(size_t)wk * NP + col0 + wc] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < TILE_K; kk++) {
+      float a[WPT], b[WPT];
+      for (int i = 0; i < WPT; i++) a[i] = xs[ty + 8 * i][kk];
+      for (int j = 0; j < WPT; j++) b[j] = ws[kk][tx + 8 * j];
+      for (int i = 0; i < WPT; i++)
+        for (int j = 0; j < WPT; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < WPT; i++) {
+    const int row = row0 + ty + 8 * i;
+    if (row >= M) continue;
+    for (int j = 0; j < WPT; j++) {
+      const int col = col0 + tx + 8 * j;
+      if (col >= N) continue;
+      y[(size_t)row * N + col] = activate(acc[i][j] + (bias ? bias[col] : 0.0f), act);
+    }
+  }
+}
+
+// The epilogue after a library GEMM (CLBlast) that cannot fuse it: y = act(y + b), in place.
+// y: [M, N]; global: (N, M) rounded up.
+__kernel void bias_activation(__global float* y, __global const float* bias, const int M,
+                              const int N, const int act) {
+  const int col = get_global_id(0), row = get_global_id(1);
+  if (col >= N || row >= M) return;
+  const size_t i = (size_t)row * N + col;
+  y[i] = activate(y[i] + (bias ? bias[col] : 0.0f), act);
+}
+
+// c[b] = a[b]·B[b] (transpose_b = 0, B: [K, N]) or a[b]·B[b]ᵀ (transpose_b = 1, B: [N, K]).
+// a: [batch, M, K], c: [batch, M, N]. One work-item per output; global: (N, M, batch) rounded up.
+__kernel void batched_matmul(__global const float* a, __global const float* b, __global float* c,
+                             const int M, const int N, const int K, const int transpose_b) {
+  const int col = get_global_id(0), row = get_global_id(1), batch = get_global_id(2);
+  if (col >= N || row >= M) return;
+  __global const float* ar = a + ((size_t)batch * M + row) * K;
+  __global const float* bb = b + (size_t)batch * K * N;
+  float sum = 0.0f;
+  if (transpose_b) {
+    for (int k = 0; k < K; k++) sum = fma(ar[k], bb[(size_t)col * K + k], sum);
+  } else {
+    for (int k = 0; k < K; k++) sum = fma(ar[k], bb[(size_t)k * N + col], sum);
+  }
+  c[((size_t)batch * M + row) * N + col] = sum;
+}

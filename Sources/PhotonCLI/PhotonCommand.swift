@@ -1,0 +1,7 @@
+import ArgumentParser
+
+@main
+struct PhotonCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.")
+}

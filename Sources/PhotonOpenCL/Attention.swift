@@ -1,0 +1,51 @@
+import PhotonCore
+import PhotonKernels
+
+extension OpenCLBackend {
+  static let attentionRowwiseGroup = 16
+  static let attentionQueryBlock = 16
+  static let attentionKeyBlock = 32
+
+  // q: [B, Tq, C], k, v: [B, Tk, C] (or packed [B, T, 3C]); mask: [B, Tk]; y: [B, Tq, C]
+  public func attention(
+    _ input: AttentionInput, mask: Tensor?, causal: Bool, heads: Int, scale: Float
+  ) throws -> Tensor {
+    let s = try ShapeCheck.attention(input, mask: mask, heads: heads)
+    let y = try allocate([s.batch, s.queryLength, s.channels], for: "attention output")
+    guard s.batch > 0, s.queryLength > 0, s.keyLength > 0 else { return y }
+    let (q, k, v): (DeviceBuffer, DeviceBuffer, DeviceBuffer)
+    let (qStride, kvStride, qOffset, kOffset, vOffset): (Int, Int, Int, Int, Int)
+    switch input {
+    case .packed(let qkv):
+      let buffer = try qkv.deviceBuffer(of: self)
+      (q, k, v) = (buffer, buffer, buffer)
+      (qStride, kvStride) = (3 * s.channels, 3 * s.channels)
+      (qOffset, kOffset, vOffset) = (0, s.channels, 2 * s.channels)
+    case .separate(let query, let key, let value):
+      (q, k, v) = (try query.deviceBuffer(of: self), try key.deviceBuffer(of: self), try value.deviceBuffer(of: self))
+      (qStride, kvStride) = (s.channels, s.channels)
+      (qOffset, kOffset, vOffset) = (0, 0, 0)
+    }
+    let arguments: [KernelArgument] = [
+      .buffer(q), .buffer(k), .buffer(v), .buffer(try mask?.deviceBuffer(of: self)),
+      .buffer(try y.deviceBuffer(of: self)), .int(s.queryLength), .int(s.keyLength), .int(heads),
+      .int(qStride), .int(kvStride), .int(qOffset), .int(kOffset), .int(vOffset), .float(scale),
+      .int(causal ? 1 : 0),
+    ]
+    let defines =
+      "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(Self.attentionRowwiseGroup) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock)"
+    switch attentionVariant {
+    case .rowwise:
+      try kernel("attention_rowwise", in: KernelSource.attention, file: "attention.cl", defines: defines)
+        .launch(
+          on: device, arguments, global: [s.queryLength, s.batch * heads],
+          local: [Self.attentionRowwiseGroup, 1])
+    case .tiled:
+      try kernel("attention_tiled", in: KernelSource.attention, file: "attention.cl", defines: defines)
+        .launch(
+          on: device, arguments, global: [s.queryLength, s.batch * heads],
+          local: [Self.attentionQueryBlock, 1])
+    }
+    return y
+  }
+}

@@ -1,0 +1,175 @@
+import COpenCL
+import Foundation
+import PhotonCore
+import PhotonKernels
+
+/// The OpenCL backend: every op is a kernel enqueued on the device's in-order queue; tensors stay
+/// in device memory until ``floats(_:)`` or ``ints(_:)`` reads them back.
+///
+/// Kernel variants are picked per device (CPU-like devices such as PoCL get the vectorised,
+/// register-blocked family; GPUs the local-memory tiled one) and can be forced through
+/// ``Options`` or the environment (`PHOTON_GEMM`, `PHOTON_ATTENTION`).
+public final class OpenCLBackend: Backend, @unchecked Sendable {
+  /// GEMM implementations for ``linear(_:_:bias:activation:)``.
+  public enum GEMMVariant: String, CaseIterable, Sendable {
+    /// `gemm_packed_rows_x32`: float16 register blocks, no local memory (CPU-like devices).
+    case packedRows = "packed-rows"
+    /// `gemm_tiled_local`: 32×32 tiles staged in local memory by 8×8 work-groups (GPUs).
+    case tiledLocal = "tiled-local"
+    /// CLBlast's SGEMM followed by our bias/activation epilogue.
+    case clblast
+  }
+
+  /// Fused attention implementations.
+  public enum AttentionVariant: String, CaseIterable, Sendable {
+    /// `attention_rowwise`: one work-item per query row, keys streamed from global memory.
+    case rowwise
+    /// `attention_tiled`: keys and values staged in local memory per work-group.
+    case tiled
+  }
+
+  public struct Options: Sendable {
+    /// nil: chosen for the device (or by `PHOTON_GEMM`).
+    public var gemm: GEMMVariant?
+    /// nil: chosen for the device (or by `PHOTON_ATTENTION`).
+    public var attention: AttentionVariant?
+    /// Where program binaries are cached; nil disables the disk cache.
+    public var cacheDirectory: URL?
+
+    public init(
+      gemm: GEMMVariant? = nil, attention: AttentionVariant? = nil,
+      cacheDirectory: URL? = ProgramCompiler.defaultCacheDirectory
+    ) {
+      self.gemm = gemm
+      self.attention = attention
+      self.cacheDirectory = cacheDirectory
+    }
+  }
+
+  public let kind = BackendKind.gpu
+  public let device: OpenCLDevice
+  public let pool: BufferPool
+  public let compiler: ProgramCompiler
+  public let gemmVariant: GEMMVariant
+  public let attentionVariant: AttentionVariant
+  public var deviceName: String { device.info.name }
+
+  private let kernelLock = NSLock()
+  private var kernels: [String: Kernel] = [:]
+
+  /// - Parameters:
+  ///   - device: nil selects with ``OpenCLDevice/select(_:profiling:)`` (`PHOTON_DEVICE`).
+  public init(device: OpenCLDevice? = nil, options: Options = Options()) throws {
+    let device = try device ?? OpenCLDevice.select()
+    self.device = device
+    self.pool = BufferPool(context: device.context, info: device.info)
+    self.compiler = ProgramCompiler(device: device, cacheDirectory: options.cacheDirectory)
+    let environment = ProcessInfo.processInfo.environment
+    self.gemmVariant = try options.gemm
+      ?? Self.parse(environment["PHOTON_GEMM"], as: GEMMVariant.self, variable: "PHOTON_GEMM")
+      ?? (device.info.isGPU ? .tiledLocal : .packedRows)
+    self.attentionVariant = try options.attention
+      ?? Self.parse(environment["PHOTON_ATTENTION"], as: AttentionVariant.self, variable: "PHOTON_ATTENTION")
+      ?? (device.info.isGPU ? .tiled : .rowwise)
+  }
+
+  private static func parse<V: RawRepresentable & CaseIterable>(
+    _ text: String?, as: V.Type, variable: String
+  ) throws -> V? where V.RawValue == String {
+    guard let text, !text.isEmpty else { return nil }
+    guard let value = V(rawValue: text) else {
+      throw PhotonError(
+        .invalidArgument,
+        "\(variable)=\(text) is not one of \(V.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return value
+  }
+
+  // MARK: Programs and kernels
+
+  static let buildOptions = "-cl-std=CL1.2"
+
+  /// Kernel `name` from `source` (with `common.cl` in front) built with `defines`.
+  func kernel(_ name: String, in source: String, file: String, defines: String = "") throws -> Kernel {
+    let options = defines.isEmpty ? Self.buildOptions : "\(Self.buildOptions) \(defines)"
+    let key = "\(file)|\(options)|\(name)"
+    if let kernel = kernelLock.withLock({ kernels[key] }) { return kernel }
+    let program = try compiler.program(
+      name: file, source: KernelSource.common + "\n" + source, options: options)
+    let kernel = try program.kernel(name)
+    kernelLock.withLock { kernels[key] = kernel }
+    return kernel
+  }
+
+  // MARK: Data movement
+
+  func allocate(_ shape: [Int], _ dtype: DType = .float32, for purpose: @autoclosure () -> String)
+    throws -> Tensor
+  {
+    let buffer = try pool.buffer(byteCount: shape.elementCount * dtype.byteSize, for: purpose())
+    return Tensor(shape: shape, dtype: dtype, storage: buffer)
+  }
+
+  public func tensor(_ values: [Float], shape: [Int]) throws -> Tensor {
+    try ShapeCheck.values(count: values.count, shape: shape)
+    let tensor = try allocate(shape, for: "a float tensor \(shape)")
+    try write(values, to: tensor)
+    return tensor
+  }
+
+  public func tensor(ints values: [Int32], shape: [Int]) throws -> Tensor {
+    try ShapeCheck.values(count: values.count, shape: shape)
+    let tensor = try allocate(shape, .int32, for: "an int32 tensor \(shape)")
+    try write(values, to: tensor)
+    return tensor
+  }
+
+  private func write<T>(_ values: [T], to tensor: Tensor) throws {
+    guard !values.isEmpty else { return }
+    let buffer = try tensor.deviceBuffer(of: self)
+    try device.lock.withLock {
+      try values.withUnsafeBytes { raw in
+        try check(
+          clEnqueueWriteBuffer(
+            device.queue, buffer.mem, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+          "clEnqueueWriteBuffer", "\(tensor)")
+      }
+    }
+  }
+
+  private func read<T>(_ tensor: Tensor, as: T.Type, zero: T) throws -> [T] {
+    let buffer = try tensor.deviceBuffer(of: self)
+    var values = [T](repeating: zero, count: tensor.count)
+    guard !values.isEmpty else { return values }
+    try device.lock.withLock {
+      try values.withUnsafeMutableBytes { raw in
+        try check(
+          clEnqueueReadBuffer(
+            device.queue, buffer.mem, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+          "clEnqueueReadBuffer", "\(tensor)")
+      }
+    }
+    return values
+  }
+
+  public func floats(_ tensor: Tensor) throws -> [Float] {
+    try ShapeCheck.float(tensor, "tensor", op: "floats")
+    return try read(tensor, as: Float.self, zero: 0)
+  }
+
+  public func ints(_ tensor: Tensor) throws -> [Int32] {
+    try ShapeCheck.int(tensor, "tensor", op: "ints")
+    return try read(tensor, as: Int32.self, zero: 0)
+  }
+}
+
+extension Tensor {
+  /// The device buffer of a tensor made by `backend`.
+  func deviceBuffer(of backend: OpenCLBackend) throws -> DeviceBuffer {
+    guard let buffer = storage as? DeviceBuffer, buffer.pool === backend.pool else {
+      throw PhotonError(
+        .wrongBackend, "\(self) does not live on \(backend.deviceName); create it with this backend")
+    }
+    return buffer
+  }
+}

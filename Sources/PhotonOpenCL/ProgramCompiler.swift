@@ -1,0 +1,213 @@
+import COpenCL
+import Foundation
+import PhotonCore
+
+/// Builds OpenCL programs for one device and caches their binaries on disk, so a second process
+/// start loads in milliseconds instead of compiling for seconds.
+///
+/// Cache entries live in `$PHOTON_CACHE_DIR`, else `$XDG_CACHE_HOME/photon`, else
+/// `~/.cache/photon`, under `programs/`. An entry's key is its device name, vendor, driver and
+/// platform versions, build options and a hash of the full source; the key text is stored inside
+/// the entry and compared on load, so a stale or corrupt entry is rebuilt from source, never
+/// trusted. Writes are atomic (temporary file, then rename).
+public final class ProgramCompiler: @unchecked Sendable {
+  let device: OpenCLDevice
+  public let cacheDirectory: URL?
+  private let lock = NSLock()
+  private var built: [String: Program] = [:]
+  /// How many programs came from the disk cache and how many were compiled from source.
+  public private(set) var cacheHits = 0
+  public private(set) var sourceBuilds = 0
+
+  init(device: OpenCLDevice, cacheDirectory: URL?) {
+    self.device = device
+    self.cacheDirectory = cacheDirectory
+  }
+
+  /// The default cache root: `$PHOTON_CACHE_DIR`, `$XDG_CACHE_HOME/photon` or `~/.cache/photon`.
+  public static var defaultCacheDirectory: URL {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["PHOTON_CACHE_DIR"], !path.isEmpty {
+      return URL(fileURLWithPath: path)
+    }
+    if let path = environment["XDG_CACHE_HOME"], !path.isEmpty {
+      return URL(fileURLWithPath: path).appendingPathComponent("photon")
+    }
+    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/photon")
+  }
+
+  /// The program for `source` built with `options`; `name` is for messages.
+  public func program(name: String, source: String, options: String) throws -> Program {
+    let key = cacheKey(source: source, options: options)
+    if let program = lock.withLock({ built[key] }) { return program }
+    let program: Program
+    if let cached = loadCached(name: name, key: key, options: options) {
+      program = cached
+      lock.withLock { cacheHits += 1 }
+    } else {
+      program = try buildFromSource(name: name, source: source, options: options)
+      lock.withLock { sourceBuilds += 1 }
+      store(program, key: key)
+    }
+    lock.withLock { built[key] = program }
+    return program
+  }
+
+  func cacheKey(source: String, options: String) -> String {
+    let info = device.info
+    return [
+      "photon-program v1", "device: \(info.name)", "vendor: \(info.vendor)",
+      "driver: \(info.driverVersion)", "platform: \(info.platformName) \(info.platformVersion)",
+      "options: \(options)", "source: \(fnv1a64(source)) \(source.utf8.count)",
+    ].joined(separator: "\n")
+  }
+
+  /// Where the entry for `key` lives.
+  func entryURL(key: String) -> URL? {
+    cacheDirectory?.appendingPathComponent("programs")
+      .appendingPathComponent(String(format: "%016llx.bin", fnv1a64(key)))
+  }
+
+  private func buildFromSource(name: String, source: String, options: String) throws -> Program {
+    var status: cl_int = 0
+    let handle: cl_program? = source.withCString { pointer in
+      var strings: UnsafePointer<CChar>? = pointer
+      return clCreateProgramWithSource(device.context, 1, &strings, nil, &status)
+    }
+    guard let handle, status == CL_SUCCESS else {
+      try check(status, "clCreateProgramWithSource", name)
+      throw PhotonError(.openCL, "clCreateProgramWithSource returned nothing for \(name)")
+    }
+    try build(handle, name: name, options: options)
+    return Program(handle: handle, name: name)
+  }
+
+  private func build(_ handle: cl_program, name: String, options: String) throws {
+    var id: cl_device_id? = device.id
+    let status = clBuildProgram(handle, 1, &id, options, nil, nil)
+    guard status == CL_SUCCESS else {
+      let log = (try? infoString { size, value, sizeOut in
+        clGetProgramBuildInfo(handle, self.device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, value, sizeOut)
+      }) ?? ""
+      clReleaseProgram(handle)
+      let failure = OpenCLFailure(call: "clBuildProgram", status: status, buildLog: log)
+      let firstLines = log.split(separator: "\n").prefix(8).joined(separator: "\n")
+      throw PhotonError(
+        .kernelBuildFailed,
+        "building \(name) for \(device.info.name) with options \"\(options)\" failed: \(failure.name)\n\(firstLines)",
+        cause: failure)
+    }
+  }
+
+  private func loadCached(name: String, key: String, options: String) -> Program? {
+    guard let url = entryURL(key: key), let data = try? Data(contentsOf: url) else { return nil }
+    guard let binary = CacheEntry.binary(from: data, key: key) else {
+      try? FileManager.default.removeItem(at: url)  // stale or corrupt: rebuild and overwrite
+      return nil
+    }
+    var status: cl_int = 0
+    var binaryStatus: cl_int = 0
+    var id: cl_device_id? = device.id
+    var length = binary.count
+    let handle: cl_program? = binary.withUnsafeBytes { raw in
+      var pointer: UnsafePointer<UInt8>? = raw.bindMemory(to: UInt8.self).baseAddress
+      return clCreateProgramWithBinary(device.context, 1, &id, &length, &pointer, &binaryStatus, &status)
+    }
+    guard let handle, status == CL_SUCCESS, binaryStatus == CL_SUCCESS else {
+      try? FileManager.default.removeItem(at: url)
+      return nil
+    }
+    do {
+      try build(handle, name: name, options: options)
+    } catch {
+      try? FileManager.default.removeItem(at: url)
+      return nil
+    }
+    return Program(handle: handle, name: name)
+  }
+
+  private func store(_ program: Program, key: String) {
+    guard let url = entryURL(key: key) else { return }
+    var size = 0
+    guard
+      clGetProgramInfo(program.handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
+        == CL_SUCCESS, size > 0
+    else { return }
+    var binary = [UInt8](repeating: 0, count: size)
+    let status = binary.withUnsafeMutableBufferPointer { buffer -> cl_int in
+      var pointer: UnsafeMutablePointer<UInt8>? = buffer.baseAddress
+      return clGetProgramInfo(
+        program.handle, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+        &pointer, nil)
+    }
+    guard status == CL_SUCCESS else { return }
+    let directory = url.deletingLastPathComponent()
+    let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+      try CacheEntry.encode(key: key, binary: binary).write(to: temporary)
+      if rename(temporary.path, url.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)  // a cache is optional; never fail a build
+    }
+  }
+}
+
+/// The on-disk entry: magic, key length, key text, binary.
+enum CacheEntry {
+  static let magic = Array("PHOTONCL1\n".utf8)
+
+  static func encode(key: String, binary: [UInt8]) -> Data {
+    var data = Data(magic)
+    let keyBytes = Array(key.utf8)
+    withUnsafeBytes(of: UInt64(keyBytes.count).littleEndian) { data.append(contentsOf: $0) }
+    data.append(contentsOf: keyBytes)
+    data.append(contentsOf: binary)
+    return data
+  }
+
+  /// The binary, if `data` is a well-formed entry for exactly `key`.
+  static func binary(from data: Data, key: String) -> [UInt8]? {
+    let bytes = [UInt8](data)
+    guard bytes.count > magic.count + 8, Array(bytes[0..<magic.count]) == magic else { return nil }
+    var keyLength: UInt64 = 0
+    for i in 0..<8 { keyLength |= UInt64(bytes[magic.count + i]) << (8 * UInt64(i)) }
+    let keyStart = magic.count + 8
+    guard keyLength < UInt64(bytes.count - keyStart) else { return nil }
+    let keyEnd = keyStart + Int(keyLength)
+    guard Array(bytes[keyStart..<keyEnd]) == Array(key.utf8), keyEnd < bytes.count else { return nil }
+    return Array(bytes[keyEnd...])
+  }
+}
+
+/// 64-bit FNV-1a: a fast, stable hash for cache keys (the full key is verified on load).
+func fnv1a64(_ text: String) -> UInt64 {
+  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+  for byte in text.utf8 {
+    hash ^= UInt64(byte)
+    hash = hash &* 0x100_0000_01b3
+  }
+  return hash
+}
+
+/// A built program; kernels are created from it by name.
+public final class Program: @unchecked Sendable {
+  let handle: cl_program
+  public let name: String
+
+  init(handle: cl_program, name: String) {
+    self.handle = handle
+    self.name = name
+  }
+
+  deinit { clReleaseProgram(handle) }
+
+  func kernel(_ kernelName: String) throws -> Kernel {
+    var status: cl_int = 0
+    guard let kernel = clCreateKernel(handle, kernelName, &status), status == CL_SUCCESS else {
+      try check(status, "clCreateKernel", "\(kernelName) in \(name)")
+      throw PhotonError(.openCL, "clCreateKernel returned nothing for \(kernelName)")
+    }
+    return Kernel(handle: kernel, name: kernelName, program: self)
+  }
+}

@@ -1,0 +1,106 @@
+import PhotonCPU
+import PhotonCore
+import PhotonTestSupport
+import Testing
+
+@testable import PhotonOpenCL
+
+/// Attention geometry: batch, query length, key length, heads, head size.
+struct AttentionShape: CustomTestStringConvertible, Sendable {
+  let batch: Int, queryLength: Int, keyLength: Int, heads: Int, headSize: Int
+  var channels: Int { heads * headSize }
+  var testDescription: String { "B\(batch) Tq\(queryLength) Tk\(keyLength) \(heads)×\(headSize)" }
+
+  static let small = [
+    AttentionShape(batch: 1, queryLength: 1, keyLength: 1, heads: 1, headSize: 1),
+    AttentionShape(batch: 3, queryLength: 7, keyLength: 7, heads: 2, headSize: 8),
+    AttentionShape(batch: 2, queryLength: 33, keyLength: 33, heads: 3, headSize: 16),
+  ]
+  static let large = [
+    AttentionShape(batch: 3, queryLength: 127, keyLength: 127, heads: 12, headSize: 32),
+    AttentionShape(batch: 2, queryLength: 128, keyLength: 128, heads: 12, headSize: 32),
+    AttentionShape(batch: 2, queryLength: 40, keyLength: 40, heads: 4, headSize: 64),
+  ]
+  static var all: [AttentionShape] { smallShapesOnly ? small : small + large }
+}
+
+@Suite("Attention equivalence: fused OpenCL kernels vs the explicit-score CPU reference")
+struct AttentionEquivalenceTests {
+  /// A mask whose rows have different amounts of padding; row 1 keeps only its first key (the
+  /// [CLS] position), the rest of it fully padded.
+  static func paddingMask(batch: Int, length: Int) -> [Int32] {
+    (0..<batch).flatMap { b -> [Int32] in
+      let kept = b == 1 ? 1 : max(1, length - b * length / (batch + 1))
+      return (0..<length).map { $0 < kept ? 1 : 0 }
+    }
+  }
+
+  @Test(arguments: AttentionShape.all, OpenCLBackend.AttentionVariant.allCases)
+  func packedSelfAttention(shape: AttentionShape, variant: OpenCLBackend.AttentionVariant) throws {
+    let gpu = try TestBackends.gpu(attention: variant)
+    var random = SeededGenerator(seed: UInt64(shape.batch * 7919 + shape.queryLength * 31 + shape.heads))
+    let qkv = random.floats(shape.batch * shape.queryLength * 3 * shape.channels, in: -2...2)
+    let mask = Self.paddingMask(batch: shape.batch, length: shape.keyLength)
+    let scale = 1 / Float(shape.headSize).squareRoot()
+    for (masked, causal) in [(false, false), (true, false), (false, true), (true, true)] {
+      func run(_ backend: any Backend) throws -> [Float] {
+        let input = try backend.tensor(qkv, shape: [shape.batch, shape.queryLength, 3 * shape.channels])
+        let maskTensor = masked ? try backend.tensor(ints: mask, shape: [shape.batch, shape.keyLength]) : nil
+        let y = try backend.attention(
+          .packed(input), mask: maskTensor, causal: causal, heads: shape.heads, scale: scale)
+        #expect(y.shape == [shape.batch, shape.queryLength, shape.channels])
+        return try backend.floats(y)
+      }
+      expectClose(
+        try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5,
+        "\(variant) \(shape.testDescription) masked=\(masked) causal=\(causal)")
+    }
+  }
+
+  /// Separate Q, K, V with Tq ≠ Tk: cross-attention, and a causal decode-style query block.
+  @Test(arguments: OpenCLBackend.AttentionVariant.allCases)
+  func separateCrossAttention(variant: OpenCLBackend.AttentionVariant) throws {
+    let gpu = try TestBackends.gpu(attention: variant)
+    var random = SeededGenerator(seed: 4242)
+    let (batch, tq, tk, heads, hs) = (2, 5, smallShapesOnly ? 9 : 70, 2, 16)
+    let c = heads * hs
+    let q = random.floats(batch * tq * c)
+    let k = random.floats(batch * tk * c)
+    let v = random.floats(batch * tk * c)
+    let mask = Self.paddingMask(batch: batch, length: tk)
+    for causal in [false, true] {
+      func run(_ backend: any Backend) throws -> [Float] {
+        try backend.floats(
+          backend.attention(
+            .separate(
+              query: backend.tensor(q, shape: [batch, tq, c]), key: backend.tensor(k, shape: [batch, tk, c]),
+              value: backend.tensor(v, shape: [batch, tk, c])),
+            mask: backend.tensor(ints: mask, shape: [batch, tk]), causal: causal, heads: heads, scale: 1))
+      }
+      expectClose(try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5, "\(variant) causal=\(causal)")
+    }
+  }
+
+  /// One head, two tokens, worked out by hand: softmax([1, 0]) = [0.7310586, 0.2689414].
+  @Test("attention, hand-computed", arguments: OpenCLBackend.AttentionVariant.allCases)
+  func handComputed(variant: OpenCLBackend.AttentionVariant) throws {
+    for backend: any Backend in [try TestBackends.gpu(attention: variant), TestBackends.cpu] {
+      let q = try backend.tensor([1, 0, 0, 1], shape: [1, 2, 2])
+      let k = try backend.tensor([1, 0, 0, 1], shape: [1, 2, 2])
+      let v = try backend.tensor([1, 2, 3, 4], shape: [1, 2, 2])
+      let input = AttentionInput.separate(query: q, key: k, value: v)
+      let plain = try backend.floats(backend.attention(input, mask: nil, causal: false, heads: 1, scale: 1))
+      expectClose(plain, [1.5378828, 2.5378828, 2.4621172, 3.4621172], atol: 2e-6, "\(backend.kind) plain")
+      // Key 1 padded: both rows see only value 0.
+      let mask = try backend.tensor(ints: [1, 0], shape: [1, 2])
+      let masked = try backend.floats(backend.attention(input, mask: mask, causal: false, heads: 1, scale: 1))
+      expectClose(masked, [1, 2, 1, 2], atol: 1e-6, "\(backend.kind) masked")
+      // Causal: row 0 sees only key 0; row 1 sees both.
+      let causal = try backend.floats(backend.attention(input, mask: nil, causal: true, heads: 1, scale: 1))
+      expectClose(causal, [1, 2, 2.4621172, 3.4621172], atol: 2e-6, "\(backend.kind) causal")
+      // Large logits: softmax must not overflow (scores ±1e4 would be inf in a naive exp).
+      let big = try backend.floats(backend.attention(input, mask: nil, causal: false, heads: 1, scale: 1e4))
+      expectClose(big, [1, 2, 3, 4], atol: 1e-6, "\(backend.kind) large logits")
+    }
+  }
+}
