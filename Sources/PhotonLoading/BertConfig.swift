@@ -59,7 +59,8 @@ public struct BertConfig: ModelConfiguration, Equatable {
     guard [.bert, .roberta, .xlmRoberta].contains(modelType) else {
       throw PhotonError(
         .unsupported,
-        "\(file): key 'model_type': BertConfig reads bert, roberta and xlm-roberta, not '\(typeName)'")
+        "\(file): key 'model_type': BertConfig reads bert, roberta and xlm-roberta, not '\(typeName)'"
+      )
     }
     // RoBERTa's defaults differ from BERT's: its own vocabulary, <pad> = 1, <s> = 0, </s> = 2.
     let isRoberta = modelType != .bert

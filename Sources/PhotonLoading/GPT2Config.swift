@@ -57,8 +57,10 @@ public struct GPT2Config: ModelConfiguration, Equatable {
       file: file)
     layerNormEpsilon = Float(try c.value(.layerNormEpsilon, default: 1e-5 as Double))
     // HF's defaults are 50256 (<|endoftext|>); a `null` in the file means "none".
-    bosTokenID = c.contains(.bosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenID) : 50256
-    eosTokenID = c.contains(.eosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenID) : 50256
+    bosTokenID =
+      c.contains(.bosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .bosTokenID) : 50256
+    eosTokenID =
+      c.contains(.eosTokenID) ? try c.decodeIfPresent(Int.self, forKey: .eosTokenID) : 50256
     padTokenID = try c.decodeIfPresent(Int.self, forKey: .padTokenID)
     tieWordEmbeddings = try c.value(.tieWordEmbeddings, default: true)
     scaleAttnWeights = try c.value(.scaleAttnWeights, default: true)

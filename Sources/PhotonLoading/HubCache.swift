@@ -55,7 +55,8 @@ public struct HubCache: Sendable {
     let snapshots = repository.appendingPathComponent("snapshots")
     guard files.fileExists(atPath: snapshots.path) else {
       throw PhotonError(
-        .invalidFile, "\(snapshots.path): no snapshots of '\(modelID)' in the hub cache \(root.path)")
+        .invalidFile,
+        "\(snapshots.path): no snapshots of '\(modelID)' in the hub cache \(root.path)")
     }
     // Refs may contain slashes (`refs/pr/1`), but must stay inside the repository folder.
     guard !revision.isEmpty, !revision.hasPrefix("/"),
@@ -87,8 +88,11 @@ public struct HubCache: Sendable {
       at: snapshots, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles]
     ).filter { (try? $0.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true }
     let dated = candidates.map { url in
-      (url, (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate)
-        ?? .distantPast)
+      (
+        url,
+        (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate)
+          ?? .distantPast
+      )
     }
     guard
       let newest = dated.max(by: {

@@ -8,8 +8,9 @@ enum JSONErrors {
   static func keyPath(_ path: [any CodingKey]) -> String {
     var text = ""
     for key in path {
-      if let index = key.intValue, key.stringValue == String(index) || key.stringValue.isEmpty
-        || key.stringValue.hasPrefix("Index ")
+      if let index = key.intValue,
+        key.stringValue == String(index) || key.stringValue.isEmpty
+          || key.stringValue.hasPrefix("Index ")
       {
         text += "[\(index)]"
       } else {
@@ -37,7 +38,9 @@ enum JSONErrors {
         // Malformed text. Depending on the platform, the underlying error says where ("line L,
         // column C" or "around character N") or is absent; JSONSerialization always says.
         var detail = context.underlyingError.map(underlyingDescription) ?? context.debugDescription
-        if let data, !detail.contains("line"), let syntax = syntaxError(in: data) { detail = syntax }
+        if let data, !detail.contains("line"), let syntax = syntaxError(in: data) {
+          detail = syntax
+        }
         return "malformed JSON: \(detail)"
       }
       return atKey(context.codingPath) + context.debugDescription

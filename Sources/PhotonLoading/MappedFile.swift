@@ -1,3 +1,6 @@
+import Foundation
+import PhotonCore
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Foundation
-import PhotonCore
 
 /// A file mapped read-only into memory, unmapped when the last reference goes.
 ///

@@ -109,7 +109,8 @@ enum ConfigFile {
     do {
       return try Data(contentsOf: url)
     } catch {
-      throw PhotonError(.invalidFile, "\(url.path): cannot read: \(error.localizedDescription)", cause: error)
+      throw PhotonError(
+        .invalidFile, "\(url.path): cannot read: \(error.localizedDescription)", cause: error)
     }
   }
 

@@ -21,7 +21,9 @@ public final class ModelWeights: Sendable {
       try self.init(shardIndex: url)
     } else {
       let file = try SafeTensorsFile(url: url)
-      self.init(url: url, files: [file], fileForName: Dictionary(uniqueKeysWithValues: file.names.map { ($0, 0) }))
+      self.init(
+        url: url, files: [file],
+        fileForName: Dictionary(uniqueKeysWithValues: file.names.map { ($0, 0) }))
     }
   }
 

@@ -325,7 +325,8 @@ extension SafeTensorsFile {
     guard let dtype = SafeTensorsDType(rawValue: entry.dtype) else {
       let known = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
       throw PhotonError(
-        .unsupported, "\(path): tensor '\(name)' has unknown dtype '\(entry.dtype)' (known: \(known))")
+        .unsupported,
+        "\(path): tensor '\(name)' has unknown dtype '\(entry.dtype)' (known: \(known))")
     }
     guard entry.dataOffsets.count == 2 else {
       throw PhotonError(

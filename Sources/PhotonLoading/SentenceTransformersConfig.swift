@@ -90,7 +90,7 @@ public struct SentenceTransformersConfig: Sendable, Equatable {
       guard let kind = ModuleKind(rawValue: module.type) else {
         throw PhotonError(
           .unsupported,
-          "\(modulesURL.path): module [\(i)] '\(module.name ?? module.path)' has type '\(module.type)'; supported: Transformer, Pooling, Normalize"
+          "\(modulesURL.path): module [\(i)] (path '\(module.path)') has type '\(module.type)'; supported: Transformer, Pooling, Normalize"
         )
       }
       switch kind {

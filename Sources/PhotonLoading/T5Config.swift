@@ -94,10 +94,13 @@ public struct T5Config: ModelConfiguration, Equatable {
     try ConfigCheck.positive(numLayers, "num_layers", file: file)
     try ConfigCheck.positive(numDecoderLayers, "num_decoder_layers", file: file)
     try ConfigCheck.positive(numHeads, "num_heads", file: file)
-    try ConfigCheck.positive(relativeAttentionNumBuckets, "relative_attention_num_buckets", file: file)
-    try ConfigCheck.positive(relativeAttentionMaxDistance, "relative_attention_max_distance", file: file)
+    try ConfigCheck.positive(
+      relativeAttentionNumBuckets, "relative_attention_num_buckets", file: file)
+    try ConfigCheck.positive(
+      relativeAttentionMaxDistance, "relative_attention_max_distance", file: file)
     try ConfigCheck.positive(layerNormEpsilon, "layer_norm_epsilon", file: file)
-    try ConfigCheck.tokenID(decoderStartTokenID, "decoder_start_token_id", vocabSize: vocabSize, file: file)
+    try ConfigCheck.tokenID(
+      decoderStartTokenID, "decoder_start_token_id", vocabSize: vocabSize, file: file)
     try ConfigCheck.tokenID(eosTokenID, "eos_token_id", vocabSize: vocabSize, file: file)
     try ConfigCheck.tokenID(padTokenID, "pad_token_id", vocabSize: vocabSize, file: file)
   }

@@ -131,13 +131,19 @@ import Testing
     #expect(bert.intermediateSize == 3072)
     #expect(bert.maxPositionEmbeddings == 512)
     #expect(bert.padTokenID == 0)
-    guard case .xlmRoberta(let xlmr) = try decode(#"{"model_type": "xlm-roberta", "vocab_size": 250002, "pad_token_id": null}"#) else {
+    guard
+      case .xlmRoberta(let xlmr) = try decode(
+        #"{"model_type": "xlm-roberta", "vocab_size": 250002, "pad_token_id": null}"#)
+    else {
       Issue.record("not xlm-roberta")
       return
     }
     #expect(xlmr.padTokenID == 1)  // null takes the default, as HF's __init__ does
     #expect(xlmr.eosTokenID == 2)
-    guard case .t5(let t5) = try decode(#"{"model_type": "t5", "num_layers": 3, "tie_word_embeddings": false}"#) else {
+    guard
+      case .t5(let t5) = try decode(
+        #"{"model_type": "t5", "num_layers": 3, "tie_word_embeddings": false}"#)
+    else {
       Issue.record("not t5")
       return
     }
@@ -165,18 +171,24 @@ import Testing
   @Test func unknownModelTypeListsSupported() {
     expectPhotonError(
       .unsupported,
-      mentioning: ["test/config.json", "'llama'", "bert, distilbert, roberta, xlm-roberta, gpt2, t5"]
+      mentioning: [
+        "test/config.json", "'llama'", "bert, distilbert, roberta, xlm-roberta, gpt2, t5",
+      ]
     ) { _ = try decode(#"{"model_type": "llama", "hidden_size": 64}"#) }
   }
 
   @Test func missingModelType() {
-    expectPhotonError(.invalidFile, mentioning: ["model_type"]) { _ = try decode(#"{"hidden_size": 64}"#) }
+    expectPhotonError(.invalidFile, mentioning: ["model_type"]) {
+      _ = try decode(#"{"hidden_size": 64}"#)
+    }
   }
 
   @Test func malformedConfigJSON() throws {
     let dir = try TemporaryDirectory()
-    let url = try dir.write("config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 64,,\n}")
-    let error = expectPhotonError(.invalidFile, mentioning: [url.path, "malformed JSON", "line 3"]) {
+    let url = try dir.write(
+      "config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 64,,\n}")
+    let error = expectPhotonError(.invalidFile, mentioning: [url.path, "malformed JSON", "line 3"])
+    {
       _ = try ModelConfig.load(from: url)
     }
     #expect(error?.cause != nil)
@@ -194,7 +206,9 @@ import Testing
   }
 
   @Test func hiddenSizeNotDivisibleByHeads() {
-    expectPhotonError(.invalidFile, mentioning: ["'hidden_size' (100)", "'num_attention_heads' (12)"]) {
+    expectPhotonError(
+      .invalidFile, mentioning: ["'hidden_size' (100)", "'num_attention_heads' (12)"]
+    ) {
       _ = try decode(#"{"model_type": "bert", "hidden_size": 100, "num_attention_heads": 12}"#)
     }
     expectPhotonError(.invalidFile, mentioning: ["'n_embd'", "'n_head'"]) {
@@ -206,7 +220,9 @@ import Testing
   }
 
   @Test func wrongTypeNamesTheKey() {
-    expectPhotonError(.invalidFile, mentioning: ["test/config.json", "key 'hidden_size'", "integer"]) {
+    expectPhotonError(
+      .invalidFile, mentioning: ["test/config.json", "key 'hidden_size'", "integer"]
+    ) {
       _ = try decode(#"{"model_type": "bert", "hidden_size": "64"}"#)
     }
     expectPhotonError(.invalidFile, mentioning: ["key 'id2label'"]) {
@@ -245,7 +261,9 @@ import Testing
   }
 
   @Test func structLoadChecksItsOwnModelType() throws {
-    #expect(try BertConfig.load(from: Fixtures.url("tiny-models/tiny-roberta/config.json")).modelType == .roberta)
+    #expect(
+      try BertConfig.load(from: Fixtures.url("tiny-models/tiny-roberta/config.json")).modelType
+        == .roberta)
     expectPhotonError(.unsupported, mentioning: ["'model_type'", "'gpt2'"]) {
       _ = try BertConfig.load(from: Fixtures.url("tiny-models/tiny-gpt2/config.json"))
     }

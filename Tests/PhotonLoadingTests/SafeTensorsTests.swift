@@ -46,7 +46,9 @@ import Testing
 
   @Test func float16ConvertsExactly() throws {
     let dir = try TemporaryDirectory()
-    let bits: [UInt16] = [0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x0400, 0x8000, 0x7C00, 0xFC00, 0x3555]
+    let bits: [UInt16] = [
+      0x3C00, 0xC000, 0x3800, 0x7BFF, 0x0001, 0x0400, 0x8000, 0x7C00, 0xFC00, 0x3555,
+    ]
     let expected: [Float] = [
       1, -2, 0.5, 65504, 0x1p-24, 0x1p-14, -0.0, .infinity, -.infinity, 0.333251953125,
     ]
@@ -82,14 +84,16 @@ import Testing
   @Test func mixedDtypesInOneFileAtUnalignedOffsets() throws {
     // An I8 tensor first puts every later tensor at an odd offset: loads must not assume alignment.
     let dir = try TemporaryDirectory()
-    let int8 = SafeTensorsBuilder.Entry(name: "i8", dtype: "I8", shape: [3], bytes: [0xFF, 0x7F, 0x80])
+    let int8 = SafeTensorsBuilder.Entry(
+      name: "i8", dtype: "I8", shape: [3], bytes: [0xFF, 0x7F, 0x80])
     let int64 = SafeTensorsBuilder.Entry(
       name: "i64", dtype: "I64", shape: [2],
       bytes: SafeTensorsBuilder.le(Int64(-5)) + SafeTensorsBuilder.le(Int64(1) << 40))
     let int32 = SafeTensorsBuilder.Entry(
       name: "i32", dtype: "I32", shape: [1], bytes: SafeTensorsBuilder.le(Int32(-70000)))
     let f64 = SafeTensorsBuilder.Entry(
-      name: "f64", dtype: "F64", shape: [1], bytes: SafeTensorsBuilder.le((0.25 as Double).bitPattern))
+      name: "f64", dtype: "F64", shape: [1],
+      bytes: SafeTensorsBuilder.le((0.25 as Double).bitPattern))
     let f32 = SafeTensorsBuilder.f32("f32", [2], [1.5, -3])
     let url = try dir.write(
       "mixed.safetensors", bytes: SafeTensorsBuilder.file([int8, int64, int32, f64, f32]))
@@ -159,7 +163,8 @@ import Testing
     let url = try dir.write(
       "h.safetensors", bytes: SafeTensorsBuilder.raw(header: "{}", data: [], length: 1000))
     expectPhotonError(
-      .invalidFile, mentioning: ["h.safetensors", "header length 1000", "byte offset 0", "16 bytes"]
+      .invalidFile,
+      mentioning: ["h.safetensors", "header length 1000", "byte offset 0", "16 bytes"]
     ) { _ = try SafeTensorsFile(url: url) }
   }
 
@@ -175,7 +180,8 @@ import Testing
   @Test(arguments: ["[1, 2]", "\"text\"", "42"])
   func headerThatIsNotAnObject(header: String) throws {
     let dir = try TemporaryDirectory()
-    let url = try dir.write("h.safetensors", bytes: SafeTensorsBuilder.raw(header: header, data: []))
+    let url = try dir.write(
+      "h.safetensors", bytes: SafeTensorsBuilder.raw(header: header, data: []))
     expectPhotonError(.invalidFile, mentioning: ["h.safetensors", "not a JSON object"]) {
       _ = try SafeTensorsFile(url: url)
     }
@@ -194,7 +200,8 @@ import Testing
     let dir = try TemporaryDirectory()
     let url = try dir.write(
       "h.safetensors",
-      bytes: SafeTensorsBuilder.raw(header: #"{"w": {"dtype": "F32", "shape": [1]}}"#, data: [0, 0, 0, 0]))
+      bytes: SafeTensorsBuilder.raw(
+        header: #"{"w": {"dtype": "F32", "shape": [1]}}"#, data: [0, 0, 0, 0]))
     expectPhotonError(.invalidFile, mentioning: ["data_offsets", "'w'"]) {
       _ = try SafeTensorsFile(url: url)
     }
@@ -231,8 +238,11 @@ import Testing
        "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}
       """
     let url = try dir.write(
-      "o.safetensors", bytes: SafeTensorsBuilder.raw(header: header, data: Array(repeating: 0, count: 12)))
-    expectPhotonError(.invalidFile, mentioning: ["o.safetensors", "'a'", "'b'", "[0, 8]", "[4, 12]", "overlap"]) {
+      "o.safetensors",
+      bytes: SafeTensorsBuilder.raw(header: header, data: Array(repeating: 0, count: 12)))
+    expectPhotonError(
+      .invalidFile, mentioning: ["o.safetensors", "'a'", "'b'", "[0, 8]", "[4, 12]", "overlap"]
+    ) {
       _ = try SafeTensorsFile(url: url)
     }
   }
@@ -246,7 +256,8 @@ import Testing
        "late": {"dtype": "U8", "shape": [2], "data_offsets": [10, 12]}}
       """
     let url = try dir.write(
-      "o.safetensors", bytes: SafeTensorsBuilder.raw(header: header, data: Array(repeating: 0, count: 16)))
+      "o.safetensors",
+      bytes: SafeTensorsBuilder.raw(header: header, data: Array(repeating: 0, count: 16)))
     expectPhotonError(.invalidFile, mentioning: ["'big'", "'late'"]) {
       _ = try SafeTensorsFile(url: url)
     }
@@ -295,8 +306,10 @@ import Testing
   }
 
   @Test func nearestNamesPreferSmallEditsThenSharedPrefixes() {
-    let names = ["encoder.layer.0.attention.self.query.weight", "encoder.layer.0.attention.self.key.weight",
-                 "encoder.layer.10.attention.self.query.weight", "pooler.dense.weight"]
+    let names = [
+      "encoder.layer.0.attention.self.query.weight", "encoder.layer.0.attention.self.key.weight",
+      "encoder.layer.10.attention.self.query.weight", "pooler.dense.weight",
+    ]
     let nearest = NearestNames.find("encoder.layer.0.attention.self.qery.weight", among: names)
     #expect(nearest.count == 3)
     #expect(nearest.first == "encoder.layer.0.attention.self.query.weight")

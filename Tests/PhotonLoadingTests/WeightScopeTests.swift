@@ -37,17 +37,23 @@ import Testing
     let weights = try weights("tiny-bert")
     let scope = weights.scope("bert.embeddings", modelPrefix: "bert")
     #expect(scope.resolve("word_embeddings.weight") == "embeddings.word_embeddings.weight")
-    #expect(try scope.tensor("word_embeddings.weight", shape: [2965, 64]).values.count == 2965 * 64)
+    #expect(
+      try scope.tensor("word_embeddings.weight", shape: [2965, 64]).values.count == 2965 * 64)
   }
 
   @Test func distilBertAndGPT2Prefixes() throws {
     let gpt2 = try weights("tiny-gpt2")
     // GPT2LMHeadModel saves the GPT2Model under `transformer.`.
     #expect(gpt2.scope("h.0.attn").resolve("c_attn.weight") == "transformer.h.0.attn.c_attn.weight")
-    #expect(try gpt2.scope("h.0", modelPrefix: "transformer").tensor("attn.c_attn.weight", shape: [64, 192]).shape == [64, 192])
+    #expect(
+      try gpt2.scope("h.0", modelPrefix: "transformer").tensor(
+        "attn.c_attn.weight", shape: [64, 192]
+      ).shape == [64, 192])
 
     let distil = try weights("tiny-distilbert")
-    #expect(distil.scope("distilbert.transformer.layer.0").resolve("ffn.lin1.weight") == "transformer.layer.0.ffn.lin1.weight")
+    #expect(
+      distil.scope("distilbert.transformer.layer.0").resolve("ffn.lin1.weight")
+        == "transformer.layer.0.ffn.lin1.weight")
   }
 
   @Test func missingTensorNamesItAndThreeNearest() throws {
@@ -56,9 +62,13 @@ import Testing
       .missingTensor,
       mentioning: [
         "model.safetensors", "'encoder.layer.0.attention.self.qery.weight'", "nearest",
-        "'encoder.layer.0.attention.self.query.weight'", "'bert.encoder.layer.0.attention.self.qery.weight'",
+        "'encoder.layer.0.attention.self.query.weight'",
+        "'bert.encoder.layer.0.attention.self.qery.weight'",
       ]
-    ) { _ = try weights.scope("encoder.layer.0.attention.self").tensor("qery.weight", shape: [64, 64]) }
+    ) {
+      _ = try weights.scope("encoder.layer.0.attention.self").tensor(
+        "qery.weight", shape: [64, 64])
+    }
     if let message = error?.message, let range = message.range(of: "nearest: ") {
       #expect(message[range.upperBound...].split(separator: ",").count == 3, "\(message)")
     }
@@ -68,8 +78,14 @@ import Testing
     let weights = try weights("tiny-bert-classifier")
     expectPhotonError(
       .shapeMismatch,
-      mentioning: ["'encoder.layer.0.attention.self.query.weight'", "bert.encoder.layer.0.attention.self.query.weight", "[64, 64]", "expected [384, 384]"]
-    ) { _ = try weights.scope("encoder.layer.0.attention").tensor("self.query.weight", shape: [384, 384]) }
+      mentioning: [
+        "'encoder.layer.0.attention.self.query.weight'",
+        "bert.encoder.layer.0.attention.self.query.weight", "[64, 64]", "expected [384, 384]",
+      ]
+    ) {
+      _ = try weights.scope("encoder.layer.0.attention").tensor(
+        "self.query.weight", shape: [384, 384])
+    }
   }
 
   @Test func optionalTensor() throws {
@@ -78,7 +94,8 @@ import Testing
     #expect(try roberta.scope("pooler.dense").optionalTensor("weight", shape: [64, 64]) == nil)
     #expect(!roberta.scope().contains("pooler.dense.weight"))
     let bert = try weights("tiny-bert")
-    #expect(try bert.scope("pooler.dense").optionalTensor("weight", shape: [64, 64])?.shape == [64, 64])
+    #expect(
+      try bert.scope("pooler.dense").optionalTensor("weight", shape: [64, 64])?.shape == [64, 64])
     // Present with the wrong shape is still an error.
     expectPhotonError(.shapeMismatch, mentioning: ["pooler.dense.weight"]) {
       _ = try bert.scope("pooler.dense").optionalTensor("weight", shape: [1])
@@ -138,9 +155,15 @@ import Testing
     #expect(weights.files.count == 2)
     #expect(weights.names.count == 3)
     #expect(try weights.floats("embeddings.word_embeddings.weight").values == [1, 2, 3, 4])
-    #expect(try weights.scope("encoder.layer.1.output").tensor("dense.bias", shape: [2]).values == [1, 2])
-    #expect(weights.file(containing: "encoder.layer.1.output.dense.bias")?.url.lastPathComponent == "model-00002-of-00002.safetensors")
-    expectPhotonError(.missingTensor, mentioning: ["encoder.layer.2.output.dense.bias", "encoder.layer.1.output.dense.bias"]) {
+    #expect(
+      try weights.scope("encoder.layer.1.output").tensor("dense.bias", shape: [2]).values == [1, 2])
+    #expect(
+      weights.file(containing: "encoder.layer.1.output.dense.bias")?.url.lastPathComponent
+        == "model-00002-of-00002.safetensors")
+    expectPhotonError(
+      .missingTensor,
+      mentioning: ["encoder.layer.2.output.dense.bias", "encoder.layer.1.output.dense.bias"]
+    ) {
       _ = try weights.floats("encoder.layer.2.output.dense.bias")
     }
   }
@@ -158,7 +181,9 @@ import Testing
     let dir = try TemporaryDirectory()
     let index = try writeShards(
       dir, index: #"{"weight_map": {"pooler.dense.weight": "model-00001-of-00002.safetensors"}}"#)
-    expectPhotonError(.missingTensor, mentioning: ["pooler.dense.weight", "model-00001-of-00002.safetensors"]) {
+    expectPhotonError(
+      .missingTensor, mentioning: ["pooler.dense.weight", "model-00001-of-00002.safetensors"]
+    ) {
       _ = try ModelWeights(url: index)
     }
   }
