@@ -106,11 +106,12 @@ public final class ModelWeights: Sendable {
     WeightScope(weights: self, prefix: prefix, modelPrefixes: modelPrefix.map { [$0] })
   }
 
-  func missing(_ name: String, tried: [String]) -> PhotonError {
+  /// The `.missingTensor` error for `name`: the nearest names to any spelling in `tried`, and
+  /// `note` saying which other spellings were tried.
+  func missing(_ name: String, tried: [String], note: String? = nil) -> PhotonError {
     let nearest = NearestNames.find(tried, among: names).map { "'\($0)'" }.joined(separator: ", ")
-    let alsoTried = tried.dropFirst().map { "'\($0)'" }.joined(separator: ", ")
     var message = "\(url.path): no tensor '\(name)'"
-    if !alsoTried.isEmpty { message += " (also tried \(alsoTried))" }
+    if let note { message += " (\(note))" }
     if !nearest.isEmpty { message += "; nearest: \(nearest)" }
     return PhotonError(.missingTensor, message)
   }

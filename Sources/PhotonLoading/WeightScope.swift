@@ -59,7 +59,9 @@ public struct WeightScope: Sendable {
     let full = fullName(name)
     let tried = candidates(full)
     guard let found = tried.first(where: { weights.contains($0) }) else {
-      throw weights.missing(full, tried: tried)
+      let prefixes = modelPrefixes.map { "'\($0).'" }.joined(separator: ", ")
+      throw weights.missing(
+        full, tried: tried, note: "nor with model prefix \(prefixes) added or removed")
     }
     return try read(found, requested: full, shape: shape)
   }

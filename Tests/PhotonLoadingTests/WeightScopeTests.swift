@@ -63,7 +63,7 @@ import Testing
       mentioning: [
         "model.safetensors", "'encoder.layer.0.attention.self.qery.weight'", "nearest",
         "'encoder.layer.0.attention.self.query.weight'",
-        "'bert.encoder.layer.0.attention.self.qery.weight'",
+        "nor with model prefix 'bert.', 'roberta.'",
       ]
     ) {
       _ = try weights.scope("encoder.layer.0.attention.self").tensor(
