@@ -155,7 +155,8 @@ struct BPEModel: Sendable {
     while symbols.count > 1 {
       var best: (rank: Int32, id: Int32, index: Int)? = nil
       for i in 0..<(symbols.count - 1) {
-        let pair = UInt64(UInt32(bitPattern: symbols[i])) << 32
+        let pair =
+          UInt64(UInt32(bitPattern: symbols[i])) << 32
           | UInt64(UInt32(bitPattern: symbols[i + 1]))
         if let merge = merges[pair], best == nil || merge.rank < best!.rank {
           best = (merge.rank, merge.id, i)

@@ -124,6 +124,7 @@ struct JSONObject {
   func unsupported(_ kind: String, _ type: String) -> PhotonError {
     PhotonError(
       .unsupported,
-      "\(file): \(kind) type \"\(type)\" at \(path.isEmpty ? "the top level" : path) is not supported")
+      "\(file): \(kind) type \"\(type)\" at \(path.isEmpty ? "the top level" : path) is not supported"
+    )
   }
 }

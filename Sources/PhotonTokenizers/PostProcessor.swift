@@ -30,7 +30,8 @@ struct PostProcessor: Sendable {
       ])
   }
 
-  /// `RobertaProcessing`: the pair separator is doubled (`</s></s>`).
+  /// `RobertaProcessing`: the pair separator is doubled (`</s></s>`); type ids are all 0, as
+  /// `tokenizers` writes them.
   static func roberta(cls: Int32, sep: Int32) -> PostProcessor {
     PostProcessor(
       single: [
@@ -39,8 +40,8 @@ struct PostProcessor: Sendable {
       ],
       pair: [
         .special(ids: [cls], typeId: 0), .sequence(second: false, typeId: 0),
-        .special(ids: [sep], typeId: 0), .special(ids: [sep], typeId: 1),
-        .sequence(second: true, typeId: 1), .special(ids: [sep], typeId: 1),
+        .special(ids: [sep], typeId: 0), .special(ids: [sep], typeId: 0),
+        .sequence(second: true, typeId: 0), .special(ids: [sep], typeId: 0),
       ])
   }
 

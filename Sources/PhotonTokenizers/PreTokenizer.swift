@@ -41,9 +41,15 @@ enum PreTokenizer: Sendable {
       var current: [Unicode.Scalar] = []
       for c in s {
         if c.isTokenizerWhitespace {
-          if !current.isEmpty { out.append(current); current.removeAll(keepingCapacity: true) }
+          if !current.isEmpty {
+            out.append(current)
+            current.removeAll(keepingCapacity: true)
+          }
         } else if c.isBertPunctuation {
-          if !current.isEmpty { out.append(current); current.removeAll(keepingCapacity: true) }
+          if !current.isEmpty {
+            out.append(current)
+            current.removeAll(keepingCapacity: true)
+          }
           out.append([c])
         } else {
           current.append(c)
@@ -91,7 +97,10 @@ enum PreTokenizer: Sendable {
       var current: [Unicode.Scalar] = []
       for c in s {
         if c.isTokenizerWhitespace {
-          if !current.isEmpty { out.append(current); current.removeAll(keepingCapacity: true) }
+          if !current.isEmpty {
+            out.append(current)
+            current.removeAll(keepingCapacity: true)
+          }
         } else {
           current.append(c)
         }
@@ -101,7 +110,10 @@ enum PreTokenizer: Sendable {
       var current: [Unicode.Scalar] = []
       for c in s {
         if c.isBertPunctuation {
-          if !current.isEmpty { out.append(current); current.removeAll(keepingCapacity: true) }
+          if !current.isEmpty {
+            out.append(current)
+            current.removeAll(keepingCapacity: true)
+          }
           out.append([c])
         } else {
           current.append(c)
@@ -114,7 +126,10 @@ enum PreTokenizer: Sendable {
       for c in s {
         let digit = c.properties.numericType == .decimal
         if digit && individual {
-          if !current.isEmpty { out.append(current); current.removeAll(keepingCapacity: true) }
+          if !current.isEmpty {
+            out.append(current)
+            current.removeAll(keepingCapacity: true)
+          }
           out.append([c])
           continue
         }

@@ -7,7 +7,7 @@ enum TokenDecoder: Sendable {
   case wordPiece(prefix: String, cleanup: Bool)
   /// `ByteLevel`: scalars back to bytes, then UTF-8 (invalid sequences become U+FFFD).
   case byteLevel
-  /// `Metaspace`: `▁` back to spaces, dropping the prepended one.
+  /// `Metaspace`: `▁` back to spaces, dropping those of the first token (the prepended one).
   case metaspace(replacement: Unicode.Scalar, prependScheme: PreTokenizer.PrependScheme)
   /// `BPEDecoder`: the end-of-word suffix becomes a space (none after the last token).
   case bpe(suffix: String)
@@ -38,10 +38,18 @@ enum TokenDecoder: Sendable {
       for token in tokens { ByteLevel.decodeBytes(token, into: &bytes) }
       return [String(decoding: bytes, as: UTF8.self)]
     case .metaspace(let replacement, let prependScheme):
+      // As `tokenizers`: every replacement in the first token is dropped (not only a leading one).
       return tokens.enumerated().map { i, token in
-        var text = token.unicodeScalars.map { $0 == replacement ? " " : $0 }.string
-        if i == 0 && prependScheme != .never && text.first == " " { text.removeFirst() }
-        return text
+        let dropReplacement = i == 0 && prependScheme != .never
+        var text = String.UnicodeScalarView()
+        for c in token.unicodeScalars {
+          if c != replacement {
+            text.append(c)
+          } else if !dropReplacement {
+            text.append(" ")
+          }
+        }
+        return String(text)
       }
     case .bpe(let suffix):
       return tokens.enumerated().map { i, token in

@@ -91,7 +91,8 @@ public struct Tokenizer: Sendable {
     var a = encodeSequence(text)
     var b = pair.map { encodeSequence($0) }
     if let maxLength {
-      let room = max(0, maxLength - (addSpecialTokens ? postProcessor.addedCount(pair: b != nil) : 0))
+      let room = max(
+        0, maxLength - (addSpecialTokens ? postProcessor.addedCount(pair: b != nil) : 0))
       Tokenizer.truncate(&a, &b, to: room)
     }
     let (ids, typeIds, special) = postProcessor.apply(a, b, addSpecialTokens: addSpecialTokens)

@@ -116,7 +116,8 @@ struct TokenizerJSON {
         let (left, right) = try parseMerge(item)
         guard let l = vocab[left], let r = vocab[right] else {
           throw PhotonError(
-            .invalidFile, "\(file): \(item.path) \"\(left) \(right)\" uses a token not in model.vocab")
+            .invalidFile,
+            "\(file): \(item.path) \"\(left) \(right)\" uses a token not in model.vocab")
         }
         var rightPart = Substring(right)
         if let prefix, rightPart.hasPrefix(prefix) { rightPart = rightPart.dropFirst(prefix.count) }
@@ -219,7 +220,8 @@ struct TokenizerJSON {
     case "Nmt": return .nmt
     case "Strip":
       return .strip(
-        left: try o.bool("strip_left", default: true), right: try o.bool("strip_right", default: true))
+        left: try o.bool("strip_left", default: true),
+        right: try o.bool("strip_right", default: true))
     case "Replace":
       return .replace(
         try parsePattern(o.required("pattern")), content: try o.required("content").string())
@@ -403,7 +405,8 @@ struct TokenizerJSON {
     switch type {
     case "WordPiece":
       return .wordPiece(
-        prefix: try o.string("prefix", default: "##"), cleanup: try o.bool("cleanup", default: true))
+        prefix: try o.string("prefix", default: "##"), cleanup: try o.bool("cleanup", default: true)
+      )
     case "ByteLevel": return .byteLevel
     case "Metaspace":
       let (replacement, scheme) = try parseMetaspace(o)
@@ -419,7 +422,8 @@ struct TokenizerJSON {
         throw PhotonError(.invalidFile, "\(file): \(o.path).content should be one character")
       }
       return .strip(
-        content: character, start: try o.int("start", default: 0), stop: try o.int("stop", default: 0))
+        content: character, start: try o.int("start", default: 0),
+        stop: try o.int("stop", default: 0))
     case "Fuse": return .fuse
     case "ByteFallback": return .byteFallback
     case "Sequence":
