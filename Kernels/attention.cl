@@ -17,7 +17,7 @@
 //   time in local memory, loaded cooperatively, and every row of the group reads them from there.
 //
 // Host guarantees: HEAD_DIM = C / NH is defined at build time; global size (Tq rounded up to the
-// local size, B·NH); rows i ≥ Tq do no work but still take part in the barriers.
+// local size, NH, B); rows i ≥ Tq do no work but still take part in the barriers.
 
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined at build time"
@@ -52,7 +52,7 @@ __kernel void attention_rowwise(__global const float* q, __global const float* k
                                 const int k_off, const int v_off, const float scale,
                                 const int causal) {
   const int i = get_global_id(0);
-  const int b = get_global_id(1) / NH, h = get_global_id(1) % NH;
+  const int h = get_global_id(1), b = get_global_id(2);
   if (i >= Tq) return;
 
   float qv[HEAD_DIM], acc[HEAD_DIM], vv[HEAD_DIM];
@@ -88,7 +88,7 @@ void attention_tiled(__global const float* q, __global const float* k, __global 
   __local int keep[ATT_BK];
   const int lid = get_local_id(0);
   const int i = get_global_id(0);
-  const int b = get_global_id(1) / NH, h = get_global_id(1) % NH;
+  const int h = get_global_id(1), b = get_global_id(2);
   const bool active = i < Tq;
 
   float qv[HEAD_DIM], acc[HEAD_DIM], vv[HEAD_DIM];
@@ -106,12 +106,13 @@ void attention_tiled(__global const float* q, __global const float* k, __global 
   const int group_last = causal ? min(Tk - 1, group_last_row + Tk - Tq) : Tk - 1;
 
   for (int j0 = 0; j0 <= group_last; j0 += ATT_BK) {
-    for (int e = lid; e < ATT_BK * HEAD_DIM; e += ATT_BQ) {
-      const int r = e / HEAD_DIM, d = e % HEAD_DIM;
+    for (int r = 0; r < ATT_BK; r++) {
       const int j = j0 + r;
-      const size_t row = (size_t)(b * Tk + min(j, Tk - 1)) * kv_stride + h * HEAD_DIM + d;
-      ks[r][d] = j < Tk ? k[row + k_off] : 0.0f;
-      vs[r][d] = j < Tk ? v[row + v_off] : 0.0f;
+      const size_t row = (size_t)(b * Tk + min(j, Tk - 1)) * kv_stride + h * HEAD_DIM;
+      for (int d = lid; d < HEAD_DIM; d += ATT_BQ) {
+        ks[r][d] = j < Tk ? k[row + k_off + d] : 0.0f;
+        vs[r][d] = j < Tk ? v[row + v_off + d] : 0.0f;
+      }
     }
     for (int r = lid; r < ATT_BK; r += ATT_BQ) {
       const int j = j0 + r;

@@ -1,1 +1,2 @@
 @_exported import PhotonCore
+@_exported import PhotonOpenCL

@@ -3,5 +3,6 @@ import ArgumentParser
 @main
 struct PhotonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.")
+    commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.",
+    subcommands: [DevicesCommand.self])
 }

@@ -38,13 +38,13 @@ extension OpenCLBackend {
     case .rowwise:
       try kernel("attention_rowwise", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(
-          on: device, arguments, global: [s.queryLength, s.batch * heads],
-          local: [Self.attentionRowwiseGroup, 1])
+          on: device, arguments, global: [s.queryLength, heads, s.batch],
+          local: [Self.attentionRowwiseGroup, 1, 1])
     case .tiled:
       try kernel("attention_tiled", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(
-          on: device, arguments, global: [s.queryLength, s.batch * heads],
-          local: [Self.attentionQueryBlock, 1])
+          on: device, arguments, global: [s.queryLength, heads, s.batch],
+          local: [Self.attentionQueryBlock, 1, 1])
     }
     return y
   }

@@ -62,7 +62,8 @@ extension OpenCLBackend {
   private func clblastGEMM(
     x: DeviceBuffer, wt: DeviceBuffer, y: DeviceBuffer, m: Int, n: Int, k: Int, np: Int
   ) throws {
-    try device.lock.withLock {
+    try ProgramCompiler.buildLock.withLock {
+      try device.lock.withLock {
       var queue: cl_command_queue? = device.queue
       let status = CLBlastSgemm(
         CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1,
@@ -71,6 +72,7 @@ extension OpenCLBackend {
         throw PhotonError(
           .openCL, "CLBlastSgemm failed with status \(status.rawValue) for M=\(m) N=\(n) K=\(k)",
           cause: OpenCLFailure(call: "CLBlastSgemm", status: status.rawValue))
+      }
       }
     }
   }

@@ -73,7 +73,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
       ?? (device.info.isGPU ? .tiled : .rowwise)
   }
 
-  private static func parse<V: RawRepresentable & CaseIterable>(
+  static func parse<V: RawRepresentable & CaseIterable>(
     _ text: String?, as: V.Type, variable: String
   ) throws -> V? where V.RawValue == String {
     guard let text, !text.isEmpty else { return nil }

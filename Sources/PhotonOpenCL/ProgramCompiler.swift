@@ -82,9 +82,14 @@ public final class ProgramCompiler: @unchecked Sendable {
     return Program(handle: handle, name: name)
   }
 
+  /// One build at a time in the process: PoCL and Oclgrind crash when programs are built from
+  /// several threads at once (seen with a failing build racing a good one). CLBlast compiles its
+  /// kernels inside its first call, so its calls take this lock too.
+  static let buildLock = NSLock()
+
   private func build(_ handle: cl_program, name: String, options: String) throws {
     var id: cl_device_id? = device.id
-    let status = clBuildProgram(handle, 1, &id, options, nil, nil)
+    let status = Self.buildLock.withLock { clBuildProgram(handle, 1, &id, options, nil, nil) }
     guard status == CL_SUCCESS else {
       let log = (try? infoString { size, value, sizeOut in
         clGetProgramBuildInfo(handle, self.device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, value, sizeOut)
@@ -153,42 +158,60 @@ public final class ProgramCompiler: @unchecked Sendable {
   }
 }
 
-/// The on-disk entry: magic, key length, key text, binary.
+/// The on-disk entry: magic, key length, key text, binary length, binary checksum, binary.
+///
+/// The checksum matters: drivers trust what they are handed, and PoCL aborts the process on a
+/// truncated binary instead of returning `CL_INVALID_BINARY`.
 enum CacheEntry {
-  static let magic = Array("PHOTONCL1\n".utf8)
+  static let magic = Array("PHOTONCL2\n".utf8)
 
   static func encode(key: String, binary: [UInt8]) -> Data {
     var data = Data(magic)
     let keyBytes = Array(key.utf8)
-    withUnsafeBytes(of: UInt64(keyBytes.count).littleEndian) { data.append(contentsOf: $0) }
+    for field in [UInt64(keyBytes.count)] { withUnsafeBytes(of: field.littleEndian) { data.append(contentsOf: $0) } }
     data.append(contentsOf: keyBytes)
+    for field in [UInt64(binary.count), fnv1a64(binary)] {
+      withUnsafeBytes(of: field.littleEndian) { data.append(contentsOf: $0) }
+    }
     data.append(contentsOf: binary)
     return data
   }
 
-  /// The binary, if `data` is a well-formed entry for exactly `key`.
+  /// The binary, if `data` is a complete, intact entry for exactly `key`.
   static func binary(from data: Data, key: String) -> [UInt8]? {
     let bytes = [UInt8](data)
-    guard bytes.count > magic.count + 8, Array(bytes[0..<magic.count]) == magic else { return nil }
-    var keyLength: UInt64 = 0
-    for i in 0..<8 { keyLength |= UInt64(bytes[magic.count + i]) << (8 * UInt64(i)) }
-    let keyStart = magic.count + 8
-    guard keyLength < UInt64(bytes.count - keyStart) else { return nil }
-    let keyEnd = keyStart + Int(keyLength)
-    guard Array(bytes[keyStart..<keyEnd]) == Array(key.utf8), keyEnd < bytes.count else { return nil }
-    return Array(bytes[keyEnd...])
+    var cursor = 0
+    func take(_ count: Int) -> ArraySlice<UInt8>? {
+      guard count >= 0, count <= bytes.count - cursor else { return nil }
+      defer { cursor += count }
+      return bytes[cursor..<(cursor + count)]
+    }
+    func word() -> UInt64? {
+      guard let slice = take(8) else { return nil }
+      return slice.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    guard take(magic.count).map(Array.init) == magic,
+      let keyLength = word(), keyLength <= UInt64(bytes.count),
+      take(Int(keyLength)).map(Array.init) == Array(key.utf8),
+      let binaryLength = word(), let checksum = word(), binaryLength == UInt64(bytes.count - cursor),
+      let binary = take(Int(binaryLength)).map(Array.init), fnv1a64(binary) == checksum
+    else { return nil }
+    return binary
   }
 }
 
-/// 64-bit FNV-1a: a fast, stable hash for cache keys (the full key is verified on load).
-func fnv1a64(_ text: String) -> UInt64 {
+/// 64-bit FNV-1a: a fast, stable hash for cache keys and entry checksums (keys are also compared
+/// in full on load).
+func fnv1a64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
   var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for byte in text.utf8 {
+  for byte in bytes {
     hash ^= UInt64(byte)
     hash = hash &* 0x100_0000_01b3
   }
   return hash
 }
+
+func fnv1a64(_ text: String) -> UInt64 { fnv1a64(text.utf8) }
 
 /// A built program; kernels are created from it by name.
 public final class Program: @unchecked Sendable {

@@ -1,0 +1,178 @@
+import COpenCL
+import Foundation
+import PhotonCPU
+import PhotonCore
+import PhotonTestSupport
+import Testing
+
+@testable import PhotonOpenCL
+
+@Suite("OpenCL device layer: selection, program cache, buffers and typed errors")
+struct DeviceLayerTests {
+  @Test func enumeratesDevicesWithProperties() throws {
+    let devices = try OpenCLDevice.all()
+    #expect(!devices.isEmpty)
+    for device in devices {
+      #expect(!device.name.isEmpty)
+      #expect(device.computeUnits > 0)
+      #expect(device.globalMemoryBytes > 0)
+      #expect(device.maxWorkGroupSize > 0)
+      #expect(device.openCLCVersion.hasPrefix("OpenCL C"))
+    }
+  }
+
+  @Test func selectsByIndexAndByName() throws {
+    let first = try #require(try OpenCLDevice.all().first)
+    #expect(try OpenCLDevice.select("0").info == first)
+    let fragment = String(first.name.prefix(6)).uppercased()
+    #expect(try OpenCLDevice.select(fragment).info.name.uppercased().contains(fragment))
+  }
+
+  @Test func unknownDeviceIsATypedErrorListingTheDevices() throws {
+    let error = try #require(throws: PhotonError.self) { try OpenCLDevice.select("no-such-device-42") }
+    #expect(error.code == .deviceNotFound)
+    #expect(error.message.contains("no-such-device-42"))
+    #expect(error.message.contains(try OpenCLDevice.all()[0].name))
+  }
+
+  @Test func kernelBuildFailureCarriesTheBuildLog() throws {
+    let backend = try TestBackends.gpu()
+    let error = try #require(throws: PhotonError.self) {
+      try backend.compiler.program(
+        name: "broken.cl", source: "__kernel void broken(__global float* x) { x[0] = undeclared_name; }",
+        options: "-cl-std=CL1.2")
+    }
+    #expect(error.code == .kernelBuildFailed)
+    let failure = try #require(error.cause as? OpenCLFailure)
+    #expect(failure.name == "CL_BUILD_PROGRAM_FAILURE")
+    #expect(failure.buildLog?.contains("undeclared_name") == true)
+    #expect(error.message.contains("broken.cl"))
+  }
+
+  @Test func programBinariesAreCachedAndCorruptEntriesRebuilt() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("photon-cache-test-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let device = try OpenCLDevice.select()
+    let source = "__kernel void add_one(__global float* x) { x[get_global_id(0)] += 1.0f; }"
+
+    let first = ProgramCompiler(device: device, cacheDirectory: directory)
+    _ = try first.program(name: "add_one", source: source, options: "")
+    #expect(first.sourceBuilds == 1 && first.cacheHits == 0)
+    let entry = try #require(first.entryURL(key: first.cacheKey(source: source, options: "")))
+    #expect(FileManager.default.fileExists(atPath: entry.path))
+
+    // A second compiler (a new process, in effect) loads the binary instead of compiling.
+    let second = ProgramCompiler(device: device, cacheDirectory: directory)
+    let program = try second.program(name: "add_one", source: source, options: "")
+    #expect(second.cacheHits == 1 && second.sourceBuilds == 0)
+    _ = try program.kernel("add_one")
+
+    // Corrupt entries — garbage, a truncated file, a flipped byte in the binary, and an entry
+    // written for another key — are rebuilt from source, never trusted and never a crash.
+    let valid = try Data(contentsOf: entry)
+    let stale = CacheEntry.encode(key: "another device", binary: Array(valid.suffix(100)))
+    var flipped = valid
+    flipped[flipped.count - 10] ^= 0xFF
+    for corrupt in [Data("garbage".utf8), valid.prefix(valid.count / 2), flipped, stale] {
+      try corrupt.write(to: entry)
+      let third = ProgramCompiler(device: device, cacheDirectory: directory)
+      _ = try third.program(name: "add_one", source: source, options: "").kernel("add_one")
+      #expect(third.sourceBuilds == 1 && third.cacheHits == 0)
+      #expect(try Data(contentsOf: entry) != corrupt)  // rewritten
+    }
+  }
+
+  @Test func cacheKeyCoversSourceOptionsAndDevice() throws {
+    let compiler = try TestBackends.gpu().compiler
+    let key = compiler.cacheKey(source: "a", options: "-DX=1")
+    #expect(key != compiler.cacheKey(source: "b", options: "-DX=1"))
+    #expect(key != compiler.cacheKey(source: "a", options: "-DX=2"))
+    let info = compiler.device.info
+    #expect(key.contains(info.name) && key.contains(info.driverVersion) && key.contains(info.platformVersion))
+  }
+
+  @Test func buffersOfRepeatedShapesAreReused() throws {
+    let backend = try OpenCLBackend(device: OpenCLDevice.select())
+    for _ in 0..<5 {
+      let x = try backend.tensor([Float](repeating: 1, count: 1000), shape: [10, 100])
+      _ = try backend.softmax(x)
+    }
+    // One buffer for the input and one for the output, reused on every round.
+    #expect(backend.pool.allocations == 2)
+  }
+
+  @Test func allocationLargerThanTheDeviceAllowsIsOutOfMemory() throws {
+    let backend = try TestBackends.gpu()
+    let limit = backend.device.info.maxAllocationBytes
+    let error = try #require(throws: PhotonError.self) {
+      try backend.allocate([limit / 4 + 1024], for: "a test tensor")
+    }
+    #expect(error.code == .outOfMemory)
+    #expect(error.message.contains("\(limit)") && error.message.contains("a test tensor"))
+    // The backend still works afterwards.
+    #expect(try backend.floats(backend.tanh(backend.tensor([0], shape: [1]))) == [0])
+  }
+
+  @Test func shapeMismatchesAreTypedErrorsOnBothBackends() throws {
+    for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
+      let x = try backend.tensor([Float](repeating: 0, count: 6), shape: [2, 3])
+      let weight = try backend.linearWeight([Float](repeating: 0, count: 8), outFeatures: 2, inFeatures: 4)
+      let linear = try #require(throws: PhotonError.self) {
+        try backend.linear(x, weight, bias: nil, activation: .identity)
+      }
+      #expect(linear.code == .shapeMismatch && linear.message.contains("[2, 3]"))
+      let badBias = try backend.tensor([0, 0, 0], shape: [3])
+      let wide = try backend.linearWeight([Float](repeating: 0, count: 12), outFeatures: 4, inFeatures: 3)
+      let bias = try #require(throws: PhotonError.self) {
+        try backend.linear(x, wide, bias: badBias, activation: .gelu)
+      }
+      #expect(bias.message.contains("bias [3]"))
+      let values = try #require(throws: PhotonError.self) { try backend.tensor([1, 2, 3], shape: [2, 2]) }
+      #expect(values.code == .shapeMismatch)
+      let mask = try backend.tensor(ints: [1, 1], shape: [1, 2])
+      let qkv = try backend.tensor([Float](repeating: 0, count: 3 * 9), shape: [1, 3, 9])
+      let attention = try #require(throws: PhotonError.self) {
+        try backend.attention(.packed(qkv), mask: mask, causal: false, heads: 3, scale: 1)
+      }
+      #expect(attention.code == .shapeMismatch && attention.message.contains("mask"))
+      let heads = try #require(throws: PhotonError.self) {
+        try backend.attention(.packed(qkv), mask: nil, causal: false, heads: 2, scale: 1)
+      }
+      #expect(heads.message.contains("not divisible"))
+      let norm = try #require(throws: PhotonError.self) {
+        try backend.layerNorm(x, residual: nil, weight: badBias, bias: try backend.tensor([0, 0], shape: [2]), eps: 1e-5)
+      }
+      #expect(norm.code == .shapeMismatch)
+      let pooled = try #require(throws: PhotonError.self) {
+        try backend.pool(x, mask: mask, mode: .mean)
+      }
+      #expect(pooled.code == .shapeMismatch)
+    }
+  }
+
+  @Test func tensorsFromAnotherBackendAreRejected() throws {
+    let gpu = try TestBackends.gpu()
+    let cpuTensor = try TestBackends.cpu.tensor([1, 2], shape: [2])
+    let gpuTensor = try gpu.tensor([1, 2], shape: [2])
+    #expect(throws: PhotonError.self) { try gpu.tanh(cpuTensor) }
+    #expect(throws: PhotonError.self) { try TestBackends.cpu.tanh(gpuTensor) }
+    let other = try OpenCLBackend(device: OpenCLDevice.select())
+    let error = try #require(throws: PhotonError.self) { try other.tanh(gpuTensor) }
+    #expect(error.code == .wrongBackend)
+  }
+
+  @Test func invalidVariantInTheEnvironmentIsNamed() throws {
+    let error = try #require(throws: PhotonError.self) {
+      try OpenCLBackend.parse("fastest", as: OpenCLBackend.GEMMVariant.self, variable: "PHOTON_GEMM")
+    }
+    #expect(error.message.contains("PHOTON_GEMM=fastest") && error.message.contains("packed-rows"))
+  }
+
+  @Test func statusCodesHaveNames() {
+    #expect(OpenCLFailure.statusName(-11) == "CL_BUILD_PROGRAM_FAILURE")
+    #expect(OpenCLFailure.statusName(-4) == "CL_MEM_OBJECT_ALLOCATION_FAILURE")
+    #expect(OpenCLFailure.statusName(-54) == "CL_INVALID_WORK_GROUP_SIZE")
+    #expect(OpenCLFailure(call: "clFinish", status: -36).description.contains("CL_INVALID_COMMAND_QUEUE"))
+  }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, fetches the model, runs every
+# test with PoCL as the OpenCL device, then runs the OpenCL op suite again at small shapes on
+# Oclgrind, whose reports (out-of-bounds access, data race, API misuse) fail the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bash scripts/fetch-model.sh
+mkdir -p .build
+export PHOTON_CACHE_DIR="${PHOTON_CACHE_DIR:-$PWD/.build/photon-cache}"
+
+echo "== swift test, OpenCL device: PoCL"
+PHOTON_DEVICE="${PHOTON_TEST_DEVICE:-Portable Computing Language}" swift test
+
+echo "== OpenCL op suite at small shapes on Oclgrind (data races, out-of-bounds, API checks)"
+# Oclgrind registers no ICD of its own: point the loader at it through a vendors file.
+# --uninitialized is left off: Debian's Oclgrind 21.10 aborts on LLVM 'freeze' instructions in it.
+# --no-parallel: Oclgrind crashes when several threads drive it at once.
+echo /usr/lib/oclgrind/liboclgrind-rt-icd.so >.build/oclgrind.icd
+log=.build/oclgrind.log
+rm -f "$log"
+OCL_ICD_VENDORS="$PWD/.build/oclgrind.icd" PHOTON_DEVICE=Oclgrind PHOTON_TEST_SMALL=1 \
+  OCLGRIND_DATA_RACES=1 OCLGRIND_CHECK_API=1 OCLGRIND_LOG="$log" \
+  swift test --skip-build --no-parallel --filter PhotonOpenCLTests
+if [ -s "$log" ]; then
+  echo "Oclgrind reported problems:" >&2
+  head -n 80 "$log" >&2
+  exit 1
+fi
+echo "Oclgrind: no reports"
