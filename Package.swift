@@ -50,7 +50,6 @@ let package = Package(
       dependencies: ["Photon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .target(name: "PhotonTestSupport", dependencies: ["PhotonCore"], path: "Tests/PhotonTestSupport"),
-    .testTarget(name: "PhotonCPUTests", dependencies: ["PhotonCPU", "PhotonTestSupport"]),
     .testTarget(
       name: "PhotonOpenCLTests",
       dependencies: ["PhotonOpenCL", "PhotonCPU", "PhotonTestSupport", "COpenCL"]),
