@@ -1,2 +1,59 @@
-// Model graphs (Bert.swift, DistilBert.swift, …) land here, written against PhotonCore.Backend.
+import Foundation
 import PhotonCore
+import PhotonLoading
+
+/// An encoder's outputs, still on its backend.
+public struct EncoderOutput: Sendable {
+  /// `[B, T, C]`.
+  public let lastHiddenState: Tensor
+  /// `[B, T]` int32, as uploaded.
+  public let attentionMask: Tensor
+  /// `[B, C]` pooler output (BERT with a pooler), else nil.
+  public let pooled: Tensor?
+}
+
+/// A Transformer encoder (BERT, RoBERTa, DistilBERT, MiniLM) ready to run on one backend.
+public protocol EncoderModel: AnyObject, Sendable {
+  var backend: any Backend { get }
+  var hiddenSize: Int { get }
+  var vocabularySize: Int { get }
+  /// Longest input, in tokens, the model's position table covers.
+  var maxSequenceLength: Int { get }
+  func forward(_ batch: EncoderBatch) throws -> EncoderOutput
+}
+
+/// Checks ids and length on the host before any device work: an out-of-range id would read
+/// outside a table on a GPU instead of failing.
+func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: String) throws {
+  guard batch.length <= maxLength else {
+    throw PhotonError(
+      .invalidInput,
+      "input of \(batch.length) tokens is longer than the \(maxLength) positions \(model) supports; truncate it")
+  }
+  if let bad = batch.ids.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
+    throw PhotonError(
+      .invalidInput,
+      "token id \(batch.ids[bad]) at row \(bad / max(batch.length, 1)), position \(bad % max(batch.length, 1)) is outside the vocabulary [0, \(vocabulary))")
+  }
+}
+
+/// Builds the encoder a model folder describes: `model_type` picks the graph.
+public enum ModelRegistry {
+  /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa or DistilBERT folder.
+  public static func encoder(folder: ModelFolder, backend: any Backend) throws -> any EncoderModel {
+    let weights = try folder.openWeights()
+    switch folder.config {
+    case .bert(let config):
+      return try BertModel(weights: weights.scope("", modelPrefix: "bert"), config: config, backend: backend)
+    case .roberta(let config), .xlmRoberta(let config):
+      return try BertModel(
+        weights: weights.scope("", modelPrefix: "roberta"), config: config, backend: backend, roberta: true)
+    case .distilBert(let config):
+      return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend)
+    case .gpt2, .t5:
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): model_type '\(folder.config.modelType.rawValue)' is a generator; encoders supported: bert, roberta, xlm-roberta, distilbert")
+    }
+  }
+}
