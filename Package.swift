@@ -57,6 +57,9 @@ let package = Package(
       name: "PhotonLoadingTests",
       dependencies: ["PhotonLoading", "PhotonTestSupport"]),
     .testTarget(
+      name: "PhotonModelsTests",
+      dependencies: ["PhotonModels", "PhotonLoading", "PhotonCPU", "PhotonOpenCL", "PhotonTestSupport"]),
+    .testTarget(
       name: "PhotonTokenizersTests",
       dependencies: ["PhotonTokenizers", "PhotonTestSupport"]),
   ]

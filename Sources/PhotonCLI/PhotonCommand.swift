@@ -4,5 +4,5 @@ import ArgumentParser
 struct PhotonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.",
-    subcommands: [DevicesCommand.self])
+    subcommands: [DevicesCommand.self, BenchGEMMCommand.self])
 }
