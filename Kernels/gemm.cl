@@ -62,6 +62,97 @@ __kernel void gemm_packed_rows_x32(__global const float* x, __global const float
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// gemm_panel_rows: for CPU-like devices, the weight packed into column panels.
+//
+// wp: [NP/GEMM_PANEL, K, GEMM_PANEL] — the host packs W [N, K] once at load so that panel p holds
+// columns p·GEMM_PANEL ..< (p+1)·GEMM_PANEL of Wᵀ, k-major: a work-item streams one contiguous
+// block of K·GEMM_PANEL floats (few pages, one prefetch stream) instead of K rows NP apart.
+// One work-item owns GEMM_ROWS rows × GEMM_PANEL columns of y as GEMM_ROWS·GEMM_PANEL_VECS
+// float16 accumulators; per k it loads GEMM_PANEL_VECS float16 of the panel and broadcasts one
+// scalar of x per row. Full panels store with vstore16 (bias and activation vectorised); the last,
+// partial panel stores column by column. Past-the-end rows are computed on row M-1, never stored.
+// global: (NP/GEMM_PANEL, ceil(M/GEMM_ROWS)), each rounded up to the local size (any shape).
+// Host guarantees: NP % GEMM_PANEL == 0, pad columns of wp are zero.
+#ifndef GEMM_PANEL_VECS
+#define GEMM_PANEL_VECS 2  // float16 vectors per row: 2 → 32-column panels
+#endif
+#define GEMM_PANEL (16 * GEMM_PANEL_VECS)
+#ifndef GEMM_K_UNROLL
+#define GEMM_K_UNROLL 4
+#endif
+
+// activate() of common.cl on 16 lanes (the same formulas, so results match the scalar path).
+inline float16 activate16(float16 x, int act) {
+  switch (act) {
+    case ACT_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case ACT_GELU_TANH: {
+      const float16 inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanh(inner));
+    }
+    case ACT_RELU: return fmax(x, 0.0f);
+    default: return x;
+  }
+}
+
+__kernel void gemm_panel_rows(__global const float* x, __global const float* wp,
+                              __global const float* bias, __global float* y, const int M,
+                              const int N, const int K, const int NP, const int act) {
+  const int panel = get_global_id(0);
+  const int col0 = panel * GEMM_PANEL;
+  const int row0 = get_global_id(1) * GEMM_ROWS;
+  if (col0 >= NP || row0 >= M) return;
+
+  float16 acc[GEMM_ROWS][GEMM_PANEL_VECS];
+  __global const float* xr[GEMM_ROWS];
+#pragma unroll
+  for (int r = 0; r < GEMM_ROWS; r++) {
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = (float16)(0.0f);
+    xr[r] = x + (size_t)min(row0 + r, M - 1) * K;  // clamped: never stored
+  }
+  __global const float* w = wp + (size_t)panel * K * GEMM_PANEL;
+#pragma unroll GEMM_K_UNROLL
+  for (int k = 0; k < K; k++) {
+    float16 wv[GEMM_PANEL_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload16(v, w);
+    w += GEMM_PANEL;
+#pragma unroll
+    for (int r = 0; r < GEMM_ROWS; r++) {
+      const float16 a = (float16)(xr[r][k]);
+#pragma unroll
+      for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
+    }
+  }
+
+  const int rows = min(GEMM_ROWS, M - row0);
+  if (col0 + GEMM_PANEL <= N) {
+    float16 b[GEMM_PANEL_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) b[v] = bias ? vload16(v, bias + col0) : (float16)(0.0f);
+#pragma unroll
+    for (int r = 0; r < GEMM_ROWS; r++) {
+      if (r >= rows) break;
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;
+#pragma unroll
+      for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(activate16(acc[r][v] + b[v], act), v, dst);
+    }
+  } else {
+    // Unrolled with a break, not `r < rows`: a runtime index into acc would put it in memory.
+    const int width = N - col0;
+#pragma unroll
+    for (int r = 0; r < GEMM_ROWS; r++) {
+      if (r >= rows) break;
+      float out[GEMM_PANEL];
+#pragma unroll
+      for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;
+      for (int c = 0; c < width; c++) dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);
+    }
+  }
+}
+
 #define TILE 32    // output tile edge per work-group
 #define TILE_K 16  // depth of the staged slices
 #define WPT 4      // outputs per work-item along each axis (8×8 items × 4×4 = 32×32)

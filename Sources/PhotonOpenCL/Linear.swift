@@ -1,4 +1,5 @@
 import COpenCL
+import Foundation
 import PhotonCore
 import PhotonKernels
 
@@ -8,12 +9,26 @@ extension OpenCLBackend {
   static let packedColumnMultiple = 32
   static let gemmRows = 6
 
-  /// Packs HF's W [N, K] as Wt [K, NP] (transposed, NP = N rounded up to 32, zero padding), once
-  /// at load: every GEMM variant then streams contiguous weight rows along N.
+  /// Packs HF's W [N, K] once at load, in the layout this backend's GEMM variant streams:
+  /// - `panelRows`: column panels Wp [NP/P, K, P] (P = 16·`vecs` columns, NP = N rounded up to P,
+  ///   zero padding): panel p is Wᵀ[:, p·P ..< (p+1)·P], k-major and contiguous.
+  /// - the others: Wt [K, NP] (transposed, NP = N rounded up to 32, zero padding), contiguous
+  ///   weight rows along N (CLBlast reads it as a row-major K×N matrix with ldb = NP).
   public func linearWeight(_ values: [Float], outFeatures n: Int, inFeatures k: Int) throws
     -> LinearWeight
   {
     try ShapeCheck.values(count: values.count, shape: [n, k])
+    if gemmVariant == .panelRows {
+      let p = 16 * GEMMPanelTuning.panelVectors(for: device.info)
+      let panels = (n + p - 1) / p
+      var packed = [Float](repeating: 0, count: panels * k * p)
+      for row in 0..<n {
+        let base = row / p * k * p + row % p
+        for column in 0..<k { packed[base + column * p] = values[row * k + column] }
+      }
+      return LinearWeight(
+        outFeatures: n, inFeatures: k, storage: try tensor(packed, shape: [panels, k, p]))
+    }
     let np = (n + Self.packedColumnMultiple - 1) / Self.packedColumnMultiple * Self.packedColumnMultiple
     var packed = [Float](repeating: 0, count: k * np)
     for row in 0..<n {
@@ -28,7 +43,14 @@ extension OpenCLBackend {
   {
     let shape = try ShapeCheck.linear(x, weight, bias: bias)
     let (m, n, k) = (x.rows, weight.outFeatures, weight.inFeatures)
-    let np = weight.storage.shape[1]
+    // Wp [NP/P, K, P] for panelRows, Wt [K, NP] otherwise (see linearWeight).
+    let panelWidth = weight.storage.shape.count == 3 ? weight.storage.shape[2] : nil
+    guard (gemmVariant == .panelRows) == (panelWidth != nil) else {
+      throw PhotonError(
+        .invalidArgument,
+        "linear weight \(weight.storage.shape) is not packed for GEMM variant \(gemmVariant.rawValue); pack it with linearWeight of this backend")
+    }
+    let np = panelWidth.map { weight.storage.shape[0] * $0 } ?? weight.storage.shape[1]
     let y = try allocate(shape, for: "linear output \(shape)")
     guard m > 0, n > 0 else { return y }
     let (xb, wb, yb) = (try x.deviceBuffer(of: self), try weight.storage.deviceBuffer(of: self), try y.deviceBuffer(of: self))
@@ -43,6 +65,13 @@ extension OpenCLBackend {
         .launch(
           on: device, arguments, global: [np / 32, (m + Self.gemmRows - 1) / Self.gemmRows],
           local: [1, 16])
+    case .panelRows:
+      let p = panelWidth ?? 32
+      let tuning = GEMMPanelTuning.choose(m: m, n: n, k: k, panelVectors: p / 16, device: device.info)
+      try kernel("gemm_panel_rows", in: KernelSource.gemm, file: "gemm.cl", defines: tuning.defines)
+        .launch(
+          on: device, arguments, global: [np / p, (m + tuning.rows - 1) / tuning.rows],
+          local: tuning.local)
     case .tiledLocal:
       try kernel("gemm_tiled_local", in: KernelSource.gemm, file: "gemm.cl", defines: "-DGEMM_ROWS=\(Self.gemmRows)")
         .launch(on: device, arguments, global: [(n + 31) / 32 * 8, (m + 31) / 32 * 8], local: [8, 8])
@@ -90,6 +119,60 @@ extension OpenCLBackend {
         ], global: [n, m, batch], local: [8, 8, 1])
     return c
   }
+}
+
+/// Knobs of `gemm_panel_rows`: the `-D` defines (part of the program cache key) and the work-group.
+/// The panel width is fixed when the weight is packed; rows and work-group are chosen per launch.
+/// `PHOTON_GEMM_TUNING` (e.g. `rows=6,vecs=2,local=1x16,unroll=4`, any subset) overrides the
+/// defaults, for `photon bench-gemm` sweeps.
+struct GEMMPanelTuning: Equatable {
+  /// GEMM_ROWS: rows of y per work-item.
+  var rows: Int
+  /// GEMM_PANEL_VECS: float16 vectors per row (the panel is 16·vecs columns).
+  var vecs: Int
+  /// GEMM_K_UNROLL.
+  var unroll: Int
+  /// The work-group (panels, row blocks). PoCL builds the kernel again for each distinct size.
+  var local: [Int]
+
+  var defines: String { "-DGEMM_ROWS=\(rows) -DGEMM_PANEL_VECS=\(vecs) -DGEMM_K_UNROLL=\(unroll)" }
+
+  /// Panel width in float16 vectors, fixed at load for the device.
+  static func panelVectors(for device: DeviceInfo) -> Int {
+    override?.vecs ?? 2
+  }
+
+  static func choose(m: Int, n: Int, k: Int, panelVectors: Int, device: DeviceInfo) -> GEMMPanelTuning {
+    var tuning = GEMMPanelTuning(rows: 6, vecs: panelVectors, unroll: 4, local: [1, 16])
+    if let override {
+      tuning.rows = override.rows ?? tuning.rows
+      tuning.unroll = override.unroll ?? tuning.unroll
+      tuning.local = override.local ?? tuning.local
+    }
+    return tuning
+  }
+
+  /// `PHOTON_GEMM_TUNING`, parsed once; malformed entries are ignored.
+  static let override: (rows: Int?, vecs: Int?, unroll: Int?, local: [Int]?)? = {
+    guard let text = ProcessInfo.processInfo.environment["PHOTON_GEMM_TUNING"], !text.isEmpty else {
+      return nil
+    }
+    var result: (rows: Int?, vecs: Int?, unroll: Int?, local: [Int]?) = (nil, nil, nil, nil)
+    for entry in text.split(separator: ",") {
+      let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2 else { continue }
+      switch parts[0] {
+      case "rows": result.rows = Int(parts[1])
+      case "vecs": result.vecs = Int(parts[1])
+      case "unroll": result.unroll = Int(parts[1])
+      case "local":
+        let sizes = parts[1].split(separator: "x").compactMap { Int($0) }
+        if sizes.count == 2 { result.local = sizes }
+      default: continue
+      }
+    }
+    return result
+  }()
 }
 
 extension Activation {

@@ -18,6 +18,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     case tiledLocal = "tiled-local"
     /// CLBlast's SGEMM followed by our bias/activation epilogue.
     case clblast
+    /// `gemm_panel_rows`: like `packedRows`, with the weight packed into contiguous column panels
+    /// and a vectorised epilogue; block shape and work-group chosen per device and M (CPU-like).
+    case panelRows = "panel-rows"
   }
 
   /// Fused attention implementations.
