@@ -56,6 +56,7 @@ let package = Package(
     .testTarget(
       name: "PhotonLoadingTests",
       dependencies: ["PhotonLoading", "PhotonTestSupport"]),
+    .testTarget(name: "PhotonTests", dependencies: ["Photon", "PhotonTestSupport"]),
     .testTarget(
       name: "PhotonModelsTests",
       dependencies: ["PhotonModels", "PhotonLoading", "PhotonCPU", "PhotonOpenCL", "PhotonTestSupport"]),

@@ -4,5 +4,7 @@ import ArgumentParser
 struct PhotonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.",
-    subcommands: [DevicesCommand.self, BenchGEMMCommand.self])
+    subcommands: [
+      EmbedCommand.self, SimilarityCommand.self, TokenizeCommand.self, ClassifyCommand.self, FillMaskCommand.self, NERCommand.self,
+      DevicesCommand.self, BenchGEMMCommand.self])
 }

@@ -24,29 +24,37 @@ extension CPUBackend {
     let maskValues = try mask?.hostInts()
     let (tq, tk, hs) = (s.queryLength, s.keyLength, s.headSize)
     var y = [Float](repeating: 0, count: s.batch * tq * s.channels)
-    var scores = [Float](repeating: 0, count: tk)
+    var qh = [Float](repeating: 0, count: tq * hs)
+    var kh = [Float](repeating: 0, count: tk * hs)
+    var vh = [Float](repeating: 0, count: tk * hs)
+    var scores = [Float](repeating: 0, count: tq * tk)
+    var yh = [Float](repeating: 0, count: tq * hs)
     for b in 0..<s.batch {
       for h in 0..<heads {
+        for i in 0..<tq { for d in 0..<hs { qh[i * hs + d] = q[b * tq + i, h * hs + d] } }
+        for j in 0..<tk {
+          for d in 0..<hs {
+            kh[j * hs + d] = k[b * tk + j, h * hs + d]
+            vh[j * hs + d] = v[b * tk + j, h * hs + d]
+          }
+        }
+        // The explicit [Tq, Tk] score matrix Q·Kᵀ.
+        matmul(qh, kh, into: &scores, m: tq, n: tk, k: hs, transposeB: true)
         for i in 0..<tq {
-          let qRow = b * tq + i
           for j in 0..<tk {
-            let kRow = b * tk + j
-            var dot: Float = 0
-            for d in 0..<hs { dot += q[qRow, h * hs + d] * k[kRow, h * hs + d] }
-            var score = dot * scale
+            var score = scores[i * tk + j] * scale
             // Additive masks as transformers builds them: float32.min, not -inf, so a fully
             // padded row still gets a (uniform) distribution rather than NaN.
             if let maskValues, maskValues[b * tk + j] == 0 { score += -Float.greatestFiniteMagnitude }
-            if causal && j > i + tk - tq { score = -Float.greatestFiniteMagnitude }
-            scores[j] = score
+            scores[i * tk + j] = score
           }
-          softmaxInPlace(&scores[...])
-          for d in 0..<hs {
-            var sum: Float = 0
-            for j in 0..<tk { sum += scores[j] * v[b * tk + j, h * hs + d] }
-            y[qRow * s.channels + h * hs + d] = sum
-          }
+          // Causally hidden keys are left out entirely (weight exactly 0), as the kernels do.
+          let visible = causal ? max(0, min(tk, i + tk - tq + 1)) : tk
+          for j in visible..<tk { scores[i * tk + j] = 0 }
+          softmaxInPlace(&scores[(i * tk)..<(i * tk + visible)])
         }
+        matmul(scores, vh, into: &yh, m: tq, n: hs, k: tk, transposeB: false)
+        for i in 0..<tq { for d in 0..<hs { y[(b * tq + i) * s.channels + h * hs + d] = yh[i * hs + d] } }
       }
     }
     return .host(y, shape: [s.batch, tq, s.channels])

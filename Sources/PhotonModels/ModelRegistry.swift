@@ -57,3 +57,43 @@ public enum ModelRegistry {
     }
   }
 }
+
+extension ModelRegistry {
+  /// `BertForSequenceClassification` from a BERT-type folder (heads of other architectures are
+  /// not supported yet and are named in the error).
+  public static func sequenceClassifier(folder: ModelFolder, backend: any Backend) throws
+    -> BertForSequenceClassification
+  {
+    guard case .bert(let config) = folder.config else {
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): sequence classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+    }
+    return try BertForSequenceClassification(
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+  }
+
+  /// `BertForTokenClassification` from a BERT-type folder.
+  public static func tokenClassifier(folder: ModelFolder, backend: any Backend) throws
+    -> BertForTokenClassification
+  {
+    guard case .bert(let config) = folder.config else {
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): token classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+    }
+    return try BertForTokenClassification(
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+  }
+
+  /// `BertForMaskedLM` from a BERT-type folder.
+  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend) throws -> BertForMaskedLM {
+    guard case .bert(let config) = folder.config else {
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): fill-mask is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+    }
+    return try BertForMaskedLM(
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+  }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import PhotonCPU
+import PhotonLoading
+import PhotonModels
+import PhotonTokenizers
+
+extension BackendKind {
+  /// `.gpu` when an OpenCL device can be opened, else `.cpu`.
+  public static var preferred: BackendKind {
+    ((try? OpenCLDevice.all())?.isEmpty == false) ? .gpu : .cpu
+  }
+
+  /// A backend of this kind (for `.gpu`, on the device `PHOTON_DEVICE` names).
+  public func makeBackend() throws -> any Backend {
+    switch self {
+    case .cpu: CPUBackend()
+    case .gpu: try OpenCLBackend()
+    }
+  }
+}
+
+/// What every text pipeline shares: a model folder, its tokenizer, the truncation length, and a
+/// batched run that pads, sorts by length and restores the caller's order.
+struct TextPipeline: Sendable {
+  let folder: ModelFolder
+  let tokenizer: Tokenizer
+  let backend: any Backend
+  /// Inputs are truncated to this many tokens (special tokens included), as HF does.
+  let maxLength: Int
+  let padId: Int32
+
+  /// - Parameter maxLength: overrides the folder's limit: sentence-transformers' `max_seq_length`
+  ///   when present, else the tokenizer's `model_max_length`, capped by the model's positions.
+  init(model: URL, backend: BackendKind, maxLength: Int?, modelPositions: (ModelFolder) -> Int) throws {
+    folder = try ModelFolder(url: model)
+    tokenizer = try Tokenizer.load(from: folder.url)
+    self.backend = try backend.makeBackend()
+    let positions = modelPositions(folder)
+    let folderLimit = folder.sentenceTransformers?.maxSeqLength ?? tokenizer.modelMaxLength ?? positions
+    let limit = maxLength ?? min(folderLimit, positions)
+    guard limit > 0 else {
+      throw PhotonError(.invalidArgument, "max length must be positive, got \(limit)")
+    }
+    guard limit <= positions else {
+      throw PhotonError(
+        .invalidArgument, "max length \(limit) exceeds the \(positions) positions of \(folder.url.lastPathComponent)")
+    }
+    self.maxLength = limit
+    padId = tokenizer.padTokenId ?? 0
+  }
+
+  /// Token ids of each text, special tokens included, truncated to ``maxLength``.
+  func encode(_ texts: [String]) -> [Encoding] {
+    texts.map { tokenizer.encode($0, maxLength: maxLength) }
+  }
+
+  /// Runs `body` on padded batches of at most `batchSize` texts of similar length (sorted, so
+  /// little padding is computed) and returns its per-text results in the order of `texts`.
+  func run<Result>(
+    _ texts: [String], batchSize: Int,
+    _ body: (_ batch: EncoderBatch, _ encodings: [Encoding]) throws -> [Result]
+  ) throws -> [Result] {
+    guard batchSize > 0 else {
+      throw PhotonError(.invalidArgument, "batch size must be positive, got \(batchSize)")
+    }
+    guard !texts.isEmpty else { return [] }
+    let encodings = encode(texts)
+    let order = encodings.indices.sorted { encodings[$0].count < encodings[$1].count }
+    var results = [Result?](repeating: nil, count: texts.count)
+    for start in stride(from: 0, to: order.count, by: batchSize) {
+      let indices = Array(order[start..<min(start + batchSize, order.count)])
+      let group = indices.map { encodings[$0] }
+      let batch = try EncoderBatch(sequences: group.map(\.ids), typeIds: group.map(\.typeIds), padId: padId)
+      let outputs = try body(batch, group)
+      for (index, output) in zip(indices, outputs) { results[index] = output }
+    }
+    return results.map { $0! }
+  }
+}
+
+/// Maximum positions of any encoder folder, read from its config.
+func encoderPositions(_ folder: ModelFolder) -> Int {
+  switch folder.config {
+  case .bert(let c): c.maxPositionEmbeddings
+  case .roberta(let c), .xlmRoberta(let c): c.maxPositionEmbeddings - (c.padTokenID ?? 1) - 1
+  case .distilBert(let c): c.maxPositionEmbeddings
+  case .gpt2(let c): c.nPositions
+  case .t5: Int.max
+  }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Photon
+
+/// Options every text command shares.
+struct ModelOptions: ParsableArguments {
+  @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
+  var model: String?
+
+  @Option(help: "cpu (reference) or gpu (OpenCL; the device PHOTON_DEVICE names).")
+  var backend: BackendKind?
+
+  @Option(help: "Truncate inputs to this many tokens (default: the model folder's limit).")
+  var maxLength: Int?
+
+  @Flag(help: "Read one JSON string per input line (texts may contain newlines and tabs).")
+  var jsonl = false
+
+  var modelURL: URL {
+    URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
+  }
+
+  var backendKind: BackendKind { backend ?? .preferred }
+
+  func validate() throws {
+    if let maxLength, maxLength < 1 { throw ValidationError("--max-length must be at least 1, got \(maxLength)") }
+  }
+
+  /// The texts on standard input: one per line, or one JSON string per line with `--jsonl`.
+  /// Invalid UTF-8 is replaced with U+FFFD, as Python's `errors="replace"` would; a line that is
+  /// not a JSON string under `--jsonl` is an error naming the line.
+  func readTexts() throws -> [String] {
+    let data = FileHandle.standardInput.readDataToEndOfFile()
+    var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+      .map { String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0[...], as: UTF8.self) }
+    if lines.last == "" { lines.removeLast() }  // the final newline ends the last line
+    guard jsonl else { return lines }
+    return try lines.enumerated().map { index, line in
+      let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
+      guard let text = parsed as? String else {
+        throw PhotonError(.invalidInput, "standard input line \(index + 1): expected a JSON string, got \(line.prefix(60))")
+      }
+      return text
+    }
+  }
+}
+
+extension BackendKind: ExpressibleByArgument {}
+
+/// Writes one JSON value per line.
+func printJSONLine<T: Encodable>(_ value: T) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.withoutEscapingSlashes]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
