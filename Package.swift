@@ -31,6 +31,7 @@ let package = Package(
         .embedInCode("norm.cl"),
         .embedInCode("attention.cl"),
         .embedInCode("elementwise.cl"),
+        .embedInCode("decode.cl"),
       ]),
 
     .target(name: "PhotonCore"),

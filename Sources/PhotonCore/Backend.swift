@@ -28,6 +28,8 @@ public protocol Backend: AnyObject, Sendable {
   func tensor(_ values: [Float], shape: [Int]) throws -> Tensor
   /// An int32 tensor (ids, masks, positions).
   func tensor(ints values: [Int32], shape: [Int]) throws -> Tensor
+  /// Several int32 tensors (ids, mask, positions, …) uploaded together: one transfer on a device.
+  func tensors(ints groups: [(values: [Int32], shape: [Int])]) throws -> [Tensor]
   /// The values of a float tensor, read back to the host.
   func floats(_ tensor: Tensor) throws -> [Float]
   /// The values of an int32 tensor, read back to the host.
@@ -67,4 +69,44 @@ public protocol Backend: AnyObject, Sendable {
   func pool(_ x: Tensor, mask: Tensor, mode: Pooling) throws -> Tensor
   /// Divides each row of `[..., C]` by its L2 norm (clamped below at 1e-12, as PyTorch does).
   func l2Normalize(_ x: Tensor) throws -> Tensor
+
+  // MARK: Decoding (text generation; ops in Decoding.swift of each backend, kernels in decode.cl)
+  //
+  // A KV cache is a float tensor `[B, S, C]` (S = the generation's maximum length) made once by
+  // `zeros(shape:)`; `writeKeyValueCache` is the one op that changes a tensor in place.
+
+  /// A float tensor of zeros (KV caches, allocated once per generation).
+  func zeros(shape: [Int]) throws -> Tensor
+  /// `a + b`, element-wise (the residual stream of pre-norm blocks). a, b, y: same shape.
+  func add(_ a: Tensor, _ b: Tensor) throws -> Tensor
+  /// `word[ids] + position[firstPosition + t]`, no normalisation (GPT-2's `wte + wpe`).
+  /// ids: `[B, T]` int32; tables: `[rows, C]`; returns `[B, T, C]`. Only the ids are uploaded per
+  /// decode step: positions are `firstPosition..<firstPosition + T` for every row.
+  func tokenEmbeddings(ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int)
+    throws -> Tensor
+  /// Copies the keys and values of a packed QKV tensor into the caches, in place:
+  /// `keyCache[b, start + t] = qkv[b, t, C..<2C]`, `valueCache[b, start + t] = qkv[b, t, 2C..<3C]`.
+  /// qkv: `[B, T, 3C]`; caches: `[B, S, C]` with `start + T ≤ S`.
+  func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int) throws
+  /// Causal multi-head attention of `Tq` new queries over the first `length` cached keys: query `i`
+  /// sits at position `length − Tq + i` and sees keys `j ≤ length − Tq + i`.
+  /// query: `[B, Tq, C]`, or a packed QKV `[B, Tq, 3C]` whose first C columns are read;
+  /// caches: `[B, S, C]`; mask: `[B, S]` int32 (first `length` columns read) or nil. Returns `[B, Tq, C]`.
+  func cachedAttention(
+    query: Tensor, keyCache: Tensor, valueCache: Tensor, length: Int, mask: Tensor?, heads: Int,
+    scale: Float
+  ) throws -> Tensor
+  /// Row `position` of every sequence: x `[B, T, C]` → `[B, 1, C]` (the last prompt position's
+  /// hidden state, so the LM head runs on one row, not T).
+  func selectPosition(_ x: Tensor, _ position: Int) throws -> Tensor
+  /// Index of the largest value along the last axis (the first one on ties, as `torch.argmax`).
+  /// x: `[..., V]` → int32 `[...]`; greedy decoding reads back 4 bytes per row.
+  func argmax(_ x: Tensor) throws -> Tensor
+}
+
+extension Backend {
+  /// One tensor per group; devices override this with a single transfer.
+  public func tensors(ints groups: [(values: [Int32], shape: [Int])]) throws -> [Tensor] {
+    try groups.map { try tensor(ints: $0.values, shape: $0.shape) }
+  }
 }

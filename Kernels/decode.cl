@@ -1,0 +1,145 @@
+// decode.cl — the ops text generation adds: element-wise add and zero fill, GPT-2's embedding
+// gather (no norm), the KV-cache write, attention of new queries over a device-resident KV cache,
+// picking one position's row, and argmax over the vocabulary (greedy decoding reads back 4 bytes
+// per row instead of V floats).
+//
+// Layouts: row-major; B batch, T new tokens, S cache capacity (maximum length), C = NH·HEAD_DIM
+// channels. A KV cache is [B, S, C]; rows start..start+T−1 of each sequence are written per step.
+//
+// Host guarantees: shapes were checked by PhotonCore's ShapeCheck before launch; ids were checked
+// against the table (and are clamped here as well, so a bad id cannot read outside a buffer);
+// HEAD_DIM is defined for cached_attention; ROW_WG (a power of two) is the work-group size of
+// argmax_rows. Multi-dimensional NDRanges replace every div/mod pair of index arithmetic.
+
+#ifndef ROW_WG
+#define ROW_WG 64
+#endif
+
+// y = 0. y: [n]. global: (n)
+__kernel void fill_zero(__global float* y, const int n) {
+  const int i = get_global_id(0);
+  if (i < n) y[i] = 0.0f;
+}
+
+// y = a + b. a, b, y: [n]. global: (n)
+__kernel void add_elementwise(__global const float* a, __global const float* b, __global float* y,
+                              const int n) {
+  const int i = get_global_id(0);
+  if (i < n) y[i] = a[i] + b[i];
+}
+
+// y[b, t] = word[ids[b, t]] + position[first + t].
+// ids: [B, T]; word: [word_rows, C]; position: [position_rows, C]; y: [B, T, C].
+// global: (C, T, B)
+__kernel void token_embeddings(__global const int* ids, __global const float* word,
+                               __global const float* position, __global float* y, const int T,
+                               const int C, const int word_rows, const int position_rows,
+                               const int first) {
+  const int j = get_global_id(0), t = get_global_id(1), b = get_global_id(2);
+  if (j >= C || t >= T) return;
+  const int row = b * T + t;
+  const int w = clamp(ids[row], 0, word_rows - 1);
+  const int p = clamp(first + t, 0, position_rows - 1);
+  y[(size_t)row * C + j] = word[(size_t)w * C + j] + position[(size_t)p * C + j];
+}
+
+// key_cache[b, start + t] = qkv[b, t, C..2C), value_cache[b, start + t] = qkv[b, t, 2C..3C).
+// qkv: [B, T, 3C]; caches: [B, S, C]. global: (C, T, B)
+__kernel void kv_cache_write(__global const float* qkv, __global float* key_cache,
+                             __global float* value_cache, const int T, const int C, const int S,
+                             const int start) {
+  const int j = get_global_id(0), t = get_global_id(1), b = get_global_id(2);
+  if (j >= C || t >= T || start + t >= S) return;
+  const size_t from = (size_t)(b * T + t) * 3 * C;
+  const size_t to = (size_t)(b * S + start + t) * C;
+  key_cache[to + j] = qkv[from + C + j];
+  value_cache[to + j] = qkv[from + 2 * C + j];
+}
+
+// y[b, i] = softmax(q[b, i]·K[b, 0..=L−Tq+i]ᵀ·scale + mask)·V[b, 0..=L−Tq+i], per head, with the
+// online softmax of attention.cl (running max m, denominator l, rescaled accumulator).
+// q: rows of q_stride floats (C, or 3C for a packed QKV whose first C columns are the queries);
+// caches: [B, S, C]; mask: [B, S] (first L columns read) or NULL; y: [B, Tq, C].
+// One work-item per (query row, head, sequence): decoding has Tq = 1 and keys stream from global
+// memory. global: (Tq, NH, B). Compiled only into programs built with -DHEAD_DIM.
+#ifdef HEAD_DIM
+__kernel void cached_attention(__global const float* q, __global const float* key_cache,
+                               __global const float* value_cache, __global const int* mask,
+                               __global float* y, const int Tq, const int L, const int S,
+                               const int NH, const int q_stride, const float scale) {
+  const int i = get_global_id(0), h = get_global_id(1), b = get_global_id(2);
+  if (i >= Tq || h >= NH) return;
+  const int C = NH * HEAD_DIM;
+  float qv[HEAD_DIM], acc[HEAD_DIM];
+  __global const float* q_row = q + (size_t)(b * Tq + i) * q_stride + h * HEAD_DIM;
+  for (int d = 0; d < HEAD_DIM; d++) {
+    qv[d] = q_row[d];
+    acc[d] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  const int last = min(L - Tq + i, S - 1);
+  for (int j = 0; j <= last; j++) {
+    const size_t row = (size_t)(b * S + j) * C + h * HEAD_DIM;
+    float dot = 0.0f;
+    for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], key_cache[row + d], dot);
+    float s = dot * scale;
+    if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
+    const float m_new = fmax(m, s);
+    const float correction = exp(m - m_new);
+    const float p = exp(s - m_new);
+    l = l * correction + p;
+    for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * value_cache[row + d];
+    m = m_new;
+  }
+  __global float* y_row = y + (size_t)(b * Tq + i) * C + h * HEAD_DIM;
+  const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
+  for (int d = 0; d < HEAD_DIM; d++) y_row[d] = acc[d] * inverse;
+}
+#endif  // HEAD_DIM
+
+// y[b] = x[b, position]. x: [B, T, C]; y: [B, 1, C]. global: (C, B)
+__kernel void select_position(__global const float* x, __global float* y, const int T,
+                              const int C, const int position) {
+  const int j = get_global_id(0), b = get_global_id(1);
+  if (j >= C) return;
+  y[(size_t)b * C + j] = x[(size_t)(b * T + position) * C + j];
+}
+
+// ids[r] = the first index of the largest value of row r. x: [rows, V]; ids: [rows].
+// One work-group of ROW_WG items per row: each scans a strided slice, then a tree reduction keeps
+// the larger value, or the smaller index on ties (torch.argmax returns the first maximum).
+// global: (ROW_WG, rows), local: (ROW_WG, 1)
+__kernel __attribute__((reqd_work_group_size(ROW_WG, 1, 1)))
+void argmax_rows(__global const float* x, __global int* ids, const int V) {
+  __local float best_value[ROW_WG];
+  __local int best_index[ROW_WG];
+  const int lid = get_local_id(0);
+  const size_t base = (size_t)get_group_id(1) * V;
+  float value = -INFINITY;
+  int index = V;  // "none yet": loses every tie against a real index
+  for (int j = lid; j < V; j += ROW_WG) {
+    const float v = x[base + j];
+    if (v > value || index == V) {
+      value = v;
+      index = j;
+    }
+  }
+  best_value[lid] = value;
+  best_index[lid] = index;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int stride = ROW_WG / 2; stride > 0; stride /= 2) {
+    if (lid < stride) {
+      const float other = best_value[lid + stride];
+      const int other_index = best_index[lid + stride];
+      const bool take = other_index < V &&
+                        (best_index[lid] == V || other > best_value[lid] ||
+                         (other == best_value[lid] && other_index < best_index[lid]));
+      if (take) {
+        best_value[lid] = other;
+        best_index[lid] = other_index;
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (lid == 0) ids[get_group_id(1)] = min(best_index[0], V - 1);
+}
