@@ -1,0 +1,264 @@
+// GPT-2, as transformers/models/gpt2/modeling_gpt2.py builds it: learned positions, pre-LayerNorm
+// blocks (x + attn(ln_1(x)), then + mlp(ln_2(·))), gelu_new, a final ln_f and an LM head tied to
+// wte. DistilGPT-2 is the same graph with fewer layers.
+import PhotonCore
+import PhotonLoading
+
+/// GPT-2's `Conv1D`: a linear layer whose weight is stored `[in, out]` (the transpose of
+/// `nn.Linear`). It is transposed once here, at load, into HF's `[out, in]` that every backend's
+/// `linearWeight` expects; nothing at run time knows the difference.
+struct Conv1D: Sendable {
+  let linear: Linear
+
+  init(_ p: Parameters, _ name: String, in inFeatures: Int, out outFeatures: Int) throws {
+    let scope = p.scope(name)
+    let stored = try scope.values("weight", shape: [inFeatures, outFeatures])  // [in, out]
+    var transposed = [Float](repeating: 0, count: stored.count)
+    for i in 0..<inFeatures {
+      for o in 0..<outFeatures { transposed[o * inFeatures + i] = stored[i * outFeatures + o] }
+    }
+    linear = Linear(
+      weight: try p.backend.linearWeight(transposed, outFeatures: outFeatures, inFeatures: inFeatures),
+      bias: try scope.tensor("bias", shape: [outFeatures]))
+  }
+
+  func callAsFunction(_ x: Tensor, activation: Activation = .identity, on backend: any Backend) throws -> Tensor {
+    try linear(x, activation: activation, on: backend)
+  }
+}
+
+/// The keys and values of every layer for one generation, on the model's backend: per layer two
+/// `[B, S, C]` tensors allocated once (S = the longest sequence this generation may reach) and
+/// filled in place, step by step. Nothing grows and nothing is copied back.
+public final class KeyValueCache: @unchecked Sendable {
+  public let batch: Int
+  /// S: positions the cache holds.
+  public let capacity: Int
+  let keys: [Tensor]
+  let values: [Tensor]
+  /// Positions already written (the next token's position).
+  public internal(set) var length = 0
+
+  init(backend: any Backend, layers: Int, batch: Int, capacity: Int, channels: Int) throws {
+    self.batch = batch
+    self.capacity = capacity
+    keys = try (0..<layers).map { _ in try backend.zeros(shape: [batch, capacity, channels]) }
+    values = try (0..<layers).map { _ in try backend.zeros(shape: [batch, capacity, channels]) }
+  }
+}
+
+/// Causal self-attention: one `c_attn` GEMM makes the packed `[B, T, 3C]` Q|K|V (HF splits it in
+/// that order), the fused kernel attends, `c_proj` projects back.
+struct GPT2Attention: Sendable {
+  let cAttn: Conv1D
+  let cProj: Conv1D
+  let heads: Int
+  let scale: Float
+
+  init(_ p: Parameters, config: GPT2Config, layer: Int) throws {
+    let c = config.nEmbd
+    cAttn = try Conv1D(p, "c_attn", in: c, out: 3 * c)
+    cProj = try Conv1D(p, "c_proj", in: c, out: c)
+    heads = config.nHead
+    var scale: Float = config.scaleAttnWeights ? 1 / Float(config.headSize).squareRoot() : 1
+    if config.scaleAttnByInverseLayerIdx { scale /= Float(layer + 1) }
+    self.scale = scale
+  }
+
+  /// Without a cache: causal attention over the T tokens given.
+  func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
+    let qkv = try cAttn(x, on: backend)
+    return try cProj(backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale), on: backend)
+  }
+
+  /// With a cache: the new tokens' keys and values go into rows `start..<start + T`, then the new
+  /// queries attend over everything cached. A prefill (start 0) uses the fused causal kernel on
+  /// the prompt itself; later steps read the cache.
+  func callAsFunction(_ x: Tensor, keys: Tensor, values: Tensor, start: Int, on backend: any Backend) throws
+    -> Tensor
+  {
+    let qkv = try cAttn(x, on: backend)
+    try backend.writeKeyValueCache(qkv, keyCache: keys, valueCache: values, at: start)
+    let context =
+      start == 0
+      ? try backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale)
+      : try backend.cachedAttention(
+        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1], mask: nil, heads: heads,
+        scale: scale)
+    return try cProj(context, on: backend)
+  }
+}
+
+/// `c_fc` with the activation fused into its GEMM, then `c_proj`.
+struct GPT2MLP: Sendable {
+  let cFc: Conv1D
+  let cProj: Conv1D
+  let activation: Activation
+
+  init(_ p: Parameters, config: GPT2Config) throws {
+    cFc = try Conv1D(p, "c_fc", in: config.nEmbd, out: config.innerSize)
+    cProj = try Conv1D(p, "c_proj", in: config.innerSize, out: config.nEmbd)
+    activation = config.activationFunction.activation
+  }
+
+  func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
+    try cProj(cFc(x, activation: activation, on: backend), on: backend)
+  }
+}
+
+/// Pre-norm block: `x + attn(ln_1(x))`, then `h + mlp(ln_2(h))`.
+struct GPT2Block: Sendable {
+  let ln1: LayerNorm
+  let attn: GPT2Attention
+  let ln2: LayerNorm
+  let mlp: GPT2MLP
+
+  init(_ p: Parameters, config: GPT2Config, layer: Int) throws {
+    ln1 = try LayerNorm(p, "ln_1", channels: config.nEmbd, eps: config.layerNormEpsilon)
+    attn = try GPT2Attention(p.scope("attn"), config: config, layer: layer)
+    ln2 = try LayerNorm(p, "ln_2", channels: config.nEmbd, eps: config.layerNormEpsilon)
+    mlp = try GPT2MLP(p.scope("mlp"), config: config)
+  }
+
+  func callAsFunction(_ x: Tensor, cache: (keys: Tensor, values: Tensor, start: Int)?, on backend: any Backend)
+    throws -> Tensor
+  {
+    let normed = try ln1(x, on: backend)
+    let attended =
+      if let cache {
+        try attn(normed, keys: cache.keys, values: cache.values, start: cache.start, on: backend)
+      } else {
+        try attn(normed, on: backend)
+      }
+    let h = try backend.add(x, attended)
+    return try backend.add(h, mlp(ln2(h, on: backend), on: backend))
+  }
+}
+
+/// `GPT2Model`: wte + wpe, the blocks, ln_f. Returns hidden states `[B, T, C]`.
+public final class GPT2Model: Sendable {
+  public let config: GPT2Config
+  public let backend: any Backend
+  let wte: Tensor
+  let wpe: Tensor
+  let blocks: [GPT2Block]
+  let lnF: LayerNorm
+
+  /// - Parameter weights: the checkpoint root (names with or without the `transformer.` prefix).
+  public init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
+    self.config = config
+    self.backend = backend
+    let p = Parameters(scope: weights, backend: backend)
+    wte = try p.tensor("wte.weight", shape: [config.vocabSize, config.nEmbd])
+    wpe = try p.tensor("wpe.weight", shape: [config.nPositions, config.nEmbd])
+    blocks = try (0..<config.nLayer).map { i in try GPT2Block(p.scope("h.\(i)"), config: config, layer: i) }
+    lnF = try LayerNorm(p, "ln_f", channels: config.nEmbd, eps: config.layerNormEpsilon)
+  }
+
+  /// Checks ids and positions on the host before any device work.
+  func validate(ids: [Int32], batch: Int, length: Int, start: Int) throws {
+    guard batch > 0, length > 0, ids.count == batch * length else {
+      throw PhotonError(
+        .invalidInput, "GPT-2 needs a non-empty [B, T] batch of ids; got \(ids.count) ids for \(batch)×\(length)")
+    }
+    guard start + length <= config.nPositions else {
+      throw PhotonError(
+        .invalidInput,
+        "GPT-2 input reaches \(start + length) tokens, longer than its n_positions = \(config.nPositions)")
+    }
+    if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+      throw PhotonError(
+        .invalidInput, "token id \(ids[bad]) at flat index \(bad) is outside the vocabulary [0, \(config.vocabSize))")
+    }
+  }
+
+  /// Hidden states `[B, T, C]` of `ids` (`[B, T]` row-major), recomputed from scratch (no cache).
+  public func forward(ids: [Int32], batch: Int = 1) throws -> Tensor {
+    let length = ids.count / max(batch, 1)
+    try validate(ids: ids, batch: batch, length: length, start: 0)
+    var hidden = try backend.tokenEmbeddings(
+      ids: backend.tensor(ints: ids, shape: [batch, length]), wordTable: wte, positionTable: wpe, firstPosition: 0)
+    for block in blocks { hidden = try block(hidden, cache: nil, on: backend) }
+    return try lnF(hidden, on: backend)
+  }
+
+  /// A cache for `batch` sequences of up to `capacity` tokens (at most `n_positions`).
+  public func makeCache(batch: Int, capacity: Int) throws -> KeyValueCache {
+    guard batch > 0, capacity > 0, capacity <= config.nPositions else {
+      throw PhotonError(
+        .invalidArgument,
+        "a KV cache needs 1 ≤ capacity ≤ n_positions = \(config.nPositions) and a positive batch; got capacity \(capacity), batch \(batch)")
+    }
+    return try KeyValueCache(
+      backend: backend, layers: config.nLayer, batch: batch, capacity: capacity, channels: config.nEmbd)
+  }
+
+  /// Runs the new tokens `ids` (`[B, T]`) at positions `cache.length..<cache.length + T`, writing
+  /// their keys and values into `cache`; returns their hidden states `[B, T, C]`.
+  public func forward(ids: [Int32], cache: KeyValueCache) throws -> Tensor {
+    let length = ids.count / max(cache.batch, 1)
+    let start = cache.length
+    try validate(ids: ids, batch: cache.batch, length: length, start: start)
+    guard start + length <= cache.capacity else {
+      throw PhotonError(
+        .invalidInput, "\(start + length) tokens do not fit the KV cache of \(cache.capacity) positions")
+    }
+    var hidden = try backend.tokenEmbeddings(
+      ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte, positionTable: wpe,
+      firstPosition: start)
+    for (i, block) in blocks.enumerated() {
+      hidden = try block(hidden, cache: (cache.keys[i], cache.values[i], start), on: backend)
+    }
+    cache.length = start + length
+    return try lnF(hidden, on: backend)
+  }
+}
+
+/// `GPT2LMHeadModel`: ``GPT2Model`` and an LM head whose weight is `wte` (tied; HF saves no
+/// `lm_head.weight` then, and no bias ever).
+public final class GPT2LMHeadModel: Sendable {
+  public let transformer: GPT2Model
+  let lmHead: LinearWeight
+
+  public init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
+    transformer = try GPT2Model(weights: weights, config: config, backend: backend)
+    let (v, c) = (config.vocabSize, config.nEmbd)
+    // Tied unless the config unties it and the checkpoint has its own head.
+    let name = !config.tieWordEmbeddings && weights.contains("lm_head.weight") ? "lm_head.weight" : "wte.weight"
+    lmHead = try backend.linearWeight(weights.tensor(name, shape: [v, c]).values, outFeatures: v, inFeatures: c)
+  }
+
+  public var config: GPT2Config { transformer.config }
+  public var backend: any Backend { transformer.backend }
+
+  /// Logits `[B, T, V]` for every position of `ids`, recomputed from scratch.
+  public func logits(ids: [Int32], batch: Int = 1) throws -> Tensor {
+    try backend.linear(transformer.forward(ids: ids, batch: batch), lmHead, bias: nil, activation: .identity)
+  }
+
+  /// A KV cache for one generation (see ``GPT2Model/makeCache(batch:capacity:)``).
+  public func makeCache(batch: Int = 1, capacity: Int) throws -> KeyValueCache {
+    try transformer.makeCache(batch: batch, capacity: capacity)
+  }
+
+  /// Feeds new tokens `ids` (`[B, T]`: the prompt, then one token per step) through the cache and
+  /// returns the logits of the last of them, `[B, 1, V]`: the LM head runs on one row per sequence.
+  public func nextTokenLogits(ids: [Int32], cache: KeyValueCache) throws -> Tensor {
+    let hidden = try transformer.forward(ids: ids, cache: cache)
+    let last = try backend.selectPosition(hidden, hidden.shape[1] - 1)
+    return try backend.linear(last, lmHead, bias: nil, activation: .identity)
+  }
+}
+
+extension ModelRegistry {
+  /// `GPT2LMHeadModel` from a GPT-2-type folder.
+  public static func causalLanguageModel(folder: ModelFolder, backend: any Backend) throws -> GPT2LMHeadModel {
+    guard case .gpt2(let config) = folder.config else {
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): text generation is supported for model_type gpt2, not '\(folder.config.modelType.rawValue)'")
+    }
+    return try GPT2LMHeadModel(
+      weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config, backend: backend)
+  }
+}
