@@ -43,7 +43,7 @@ public final class SentenceEmbedder: Sendable {
   public func embed(_ texts: [String], batchSize: Int = 32) throws -> [[Float]] {
     let backend = pipeline.backend
     return try pipeline.run(texts, batchSize: batchSize) { batch, _ in
-      let output = try encoder.forward(batch)
+      let output = try encoder.forward(batch, pooler: false)
       var pooled = try backend.pool(output.lastHiddenState, mask: output.attentionMask, mode: pooling)
       if normalize { pooled = try backend.l2Normalize(pooled) }
       let values = try backend.floats(pooled)

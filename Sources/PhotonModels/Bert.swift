@@ -150,11 +150,11 @@ public final class BertModel: EncoderModel {
     }
     let shape = [batch.batchSize, batch.length]
     let positions = positionsAfterPadding ? batch.positionsAfterPadding(padId: padId) : batch.sequentialPositions
-    return Inputs(
-      ids: try backend.tensor(ints: batch.ids, shape: shape),
-      mask: try backend.tensor(ints: batch.attentionMask, shape: shape),
-      positions: try backend.tensor(ints: positions, shape: shape),
-      types: try backend.tensor(ints: batch.tokenTypeIds, shape: shape))
+    // One transfer for all four: a forward pass uploads once and reads back once.
+    let tensors = try backend.tensors(ints: [
+      (batch.ids, shape), (batch.attentionMask, shape), (positions, shape), (batch.tokenTypeIds, shape),
+    ])
+    return Inputs(ids: tensors[0], mask: tensors[1], positions: tensors[2], types: tensors[3])
   }
 
   /// Last hidden state `[B, T, C]` (and the inputs' mask, for pooling).
@@ -164,12 +164,12 @@ public final class BertModel: EncoderModel {
     return hidden
   }
 
-  public func forward(_ batch: EncoderBatch) throws -> EncoderOutput {
+  public func forward(_ batch: EncoderBatch, pooler wantsPooler: Bool) throws -> EncoderOutput {
     let inputs = try upload(batch)
     let hidden = try encode(inputs)
     return EncoderOutput(
       lastHiddenState: hidden, attentionMask: inputs.mask,
-      pooled: try pooler?(hidden, mask: inputs.mask, on: backend))
+      pooled: wantsPooler ? try pooler?(hidden, mask: inputs.mask, on: backend) : nil)
   }
 }
 
@@ -210,7 +210,7 @@ public final class BertForTokenClassification: Sendable {
 
   /// Logits `[B, T, labels]`.
   public func logits(_ batch: EncoderBatch) throws -> Tensor {
-    try classifier(bert.forward(batch).lastHiddenState, on: bert.backend)
+    try classifier(bert.forward(batch, pooler: false).lastHiddenState, on: bert.backend)
   }
 }
 
@@ -243,7 +243,7 @@ public final class BertForMaskedLM: Sendable {
   /// Logits over the vocabulary, `[B, T, V]`.
   public func logits(_ batch: EncoderBatch) throws -> Tensor {
     let backend = bert.backend
-    let hidden = try bert.forward(batch).lastHiddenState
+    let hidden = try bert.forward(batch, pooler: false).lastHiddenState
     let transformed = try backend.layerNorm(
       transform(hidden, activation: activation, on: backend), residual: nil, weight: transformNorm.weight,
       bias: transformNorm.bias, eps: transformNorm.eps)

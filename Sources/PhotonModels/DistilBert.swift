@@ -74,13 +74,15 @@ public final class DistilBertModel: EncoderModel {
   public var vocabularySize: Int { config.vocabSize }
   public var maxSequenceLength: Int { config.maxPositionEmbeddings }
 
-  public func forward(_ batch: EncoderBatch) throws -> EncoderOutput {
+  public func forward(_ batch: EncoderBatch, pooler _: Bool) throws -> EncoderOutput {
     try validate(batch, maxLength: maxSequenceLength, vocabulary: config.vocabSize, model: "DistilBERT")
     let shape = [batch.batchSize, batch.length]
-    let mask = try backend.tensor(ints: batch.attentionMask, shape: shape)
+    let inputs = try backend.tensors(ints: [
+      (batch.ids, shape), (batch.attentionMask, shape), (batch.sequentialPositions, shape),
+    ])
+    let mask = inputs[1]
     var hidden = try backend.embeddings(
-      ids: backend.tensor(ints: batch.ids, shape: shape),
-      positions: backend.tensor(ints: batch.sequentialPositions, shape: shape), tokenTypes: nil,
+      ids: inputs[0], positions: inputs[2], tokenTypes: nil,
       wordTable: wordEmbeddings, positionTable: positionEmbeddings, tokenTypeTable: nil,
       weight: embeddingNorm.weight, bias: embeddingNorm.bias, eps: embeddingNorm.eps)
     for layer in layers { hidden = try layer(hidden, mask: mask, on: backend) }

@@ -19,7 +19,12 @@ public protocol EncoderModel: AnyObject, Sendable {
   var vocabularySize: Int { get }
   /// Longest input, in tokens, the model's position table covers.
   var maxSequenceLength: Int { get }
-  func forward(_ batch: EncoderBatch) throws -> EncoderOutput
+  /// Runs the encoder; `pooler: false` skips BERT's pooler when only hidden states are wanted.
+  func forward(_ batch: EncoderBatch, pooler: Bool) throws -> EncoderOutput
+}
+
+extension EncoderModel {
+  public func forward(_ batch: EncoderBatch) throws -> EncoderOutput { try forward(batch, pooler: true) }
 }
 
 /// Checks ids and length on the host before any device work: an out-of-range id would read

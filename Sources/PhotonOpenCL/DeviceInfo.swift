@@ -20,6 +20,8 @@ public struct DeviceInfo: Sendable, Codable, Equatable {
   public var maxAllocationBytes: Int
   public var localMemoryBytes: Int
   public var maxWorkGroupSize: Int
+  /// Required alignment of a sub-buffer's origin, in bytes.
+  public var baseAddressAlignmentBytes: Int
   public var extensions: [String]
 
   public var supportsFP16: Bool { extensions.contains("cl_khr_fp16") }
@@ -68,6 +70,7 @@ extension DeviceInfo {
       maxAllocationBytes: try deviceValue(CL_DEVICE_MAX_MEM_ALLOC_SIZE, as: cl_ulong.self),
       localMemoryBytes: try deviceValue(CL_DEVICE_LOCAL_MEM_SIZE, as: cl_ulong.self),
       maxWorkGroupSize: try deviceValue(CL_DEVICE_MAX_WORK_GROUP_SIZE, as: Int.self),
+      baseAddressAlignmentBytes: try deviceValue(CL_DEVICE_MEM_BASE_ADDR_ALIGN, as: cl_uint.self) / 8,
       extensions: try deviceString(CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init))
   }
 }

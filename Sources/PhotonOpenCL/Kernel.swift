@@ -51,14 +51,18 @@ final class Kernel: @unchecked Sendable {
         for i in globalSize.indices { globalSize[i] = (global[i] + local[i] - 1) / local[i] * local[i] }
       }
       guard globalSize.allSatisfy({ $0 > 0 }) else { return }  // nothing to do
-      let status: cl_int
-      if var localSize = local {
-        status = clEnqueueNDRangeKernel(
-          device.queue, handle, cl_uint(globalSize.count), nil, &globalSize, &localSize, 0, nil, nil)
-      } else {
-        status = clEnqueueNDRangeKernel(
-          device.queue, handle, cl_uint(globalSize.count), nil, &globalSize, nil, 0, nil, nil)
+      var event: cl_event? = nil
+      let status = withUnsafeMutablePointer(to: &event) { eventOut -> cl_int in
+        let out = device.profiling ? eventOut : nil
+        if var localSize = local {
+          return clEnqueueNDRangeKernel(
+            device.queue, handle, cl_uint(globalSize.count), nil, &globalSize, &localSize, 0, nil, out)
+        }
+        return clEnqueueNDRangeKernel(
+          device.queue, handle, cl_uint(globalSize.count), nil, &globalSize, nil, 0, nil, out)
       }
+      device.countersStorage.kernelLaunches += 1
+      if let event { device.profiledLaunches.append((name, event)) }
       try check(status, "clEnqueueNDRangeKernel", "\(name), global \(globalSize), local \(local ?? [])")
     }
   }

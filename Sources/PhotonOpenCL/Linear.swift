@@ -93,6 +93,7 @@ extension OpenCLBackend {
   ) throws {
     try ProgramCompiler.buildLock.withLock {
       try device.lock.withLock {
+      device.countersStorage.kernelLaunches += 1
       var queue: cl_command_queue? = device.queue
       let status = CLBlastSgemm(
         CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1,

@@ -58,6 +58,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
   public var deviceName: String { device.info.name }
 
   private let kernelLock = NSLock()
+  nonisolated(unsafe) private var allocationsAtReset = 0
   private var kernels: [String: Kernel] = [:]
 
   /// - Parameters:
@@ -106,6 +107,19 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
 
   // MARK: Data movement
 
+  /// Work enqueued on this backend's device, with buffer allocations from this backend's pool.
+  public var counters: ExecutionCounters {
+    var counters = device.counters
+    counters.bufferAllocations = pool.allocations - allocationsAtReset
+    return counters
+  }
+
+  /// Zeroes ``counters`` (e.g. after warm-up).
+  public func resetCounters() {
+    device.resetCounters()
+    allocationsAtReset = pool.allocations
+  }
+
   func allocate(_ shape: [Int], _ dtype: DType = .float32, for purpose: @autoclosure () -> String)
     throws -> Tensor
   {
@@ -116,27 +130,57 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
   public func tensor(_ values: [Float], shape: [Int]) throws -> Tensor {
     try ShapeCheck.values(count: values.count, shape: shape)
     let tensor = try allocate(shape, for: "a float tensor \(shape)")
-    try write(values, to: tensor)
+    try write(values, to: try tensor.deviceBuffer(of: self), offset: 0)
     return tensor
   }
 
   public func tensor(ints values: [Int32], shape: [Int]) throws -> Tensor {
     try ShapeCheck.values(count: values.count, shape: shape)
     let tensor = try allocate(shape, .int32, for: "an int32 tensor \(shape)")
-    try write(values, to: tensor)
+    try write(values, to: try tensor.deviceBuffer(of: self), offset: 0)
     return tensor
   }
 
-  private func write<T>(_ values: [T], to tensor: Tensor) throws {
+  /// Several int32 tensors in one transfer: one pooled buffer, one write, a sub-buffer each (at
+  /// offsets aligned as the device requires).
+  public func tensors(ints groups: [(values: [Int32], shape: [Int])]) throws -> [Tensor] {
+    for group in groups { try ShapeCheck.values(count: group.values.count, shape: group.shape) }
+    let alignment = max(device.info.baseAddressAlignmentBytes, 4)
+    var offsets: [Int] = []
+    var packed: [Int32] = []
+    for group in groups {
+      offsets.append(packed.count * 4)
+      packed += group.values
+      let aligned = (packed.count * 4 + alignment - 1) / alignment * alignment
+      packed += [Int32](repeating: 0, count: aligned / 4 - packed.count)
+    }
+    let parent = try pool.buffer(byteCount: packed.count * 4, for: "\(groups.count) packed int32 inputs")
+    try write(packed, to: parent, offset: 0)
+    return try zip(groups, offsets).map { group, offset in
+      Tensor(
+        shape: group.shape, dtype: .int32,
+        storage: try DeviceBuffer(subBufferOf: parent, offset: offset, byteCount: group.values.count * 4))
+    }
+  }
+
+  /// Enqueues a non-blocking write from a private copy of `values`, freed at the next point where
+  /// the host waits for the queue (every later command sees the data: the queue is in order).
+  private func write<T>(_ values: [T], to buffer: DeviceBuffer, offset: Int) throws {
     guard !values.isEmpty else { return }
-    let buffer = try tensor.deviceBuffer(of: self)
+    let byteCount = values.count * MemoryLayout<T>.stride
+    let staging = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+    values.withUnsafeBytes { staging.copyMemory(from: $0.baseAddress!, byteCount: byteCount) }
     try device.lock.withLock {
-      try values.withUnsafeBytes { raw in
-        try check(
-          clEnqueueWriteBuffer(
-            device.queue, buffer.mem, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
-          "clEnqueueWriteBuffer", "\(tensor)")
+      device.countersStorage.uploads += 1
+      device.countersStorage.bytesHostToDevice += byteCount
+      let status = clEnqueueWriteBuffer(
+        device.queue, buffer.mem, cl_bool(CL_FALSE), offset, byteCount, staging, 0, nil, nil)
+      guard status == CL_SUCCESS else {
+        staging.deallocate()
+        try check(status, "clEnqueueWriteBuffer", "\(byteCount) bytes")
+        return
       }
+      device.pendingUploads.append(staging)
     }
   }
 
@@ -145,12 +189,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     var values = [T](repeating: zero, count: tensor.count)
     guard !values.isEmpty else { return values }
     try device.lock.withLock {
+      device.countersStorage.readBacks += 1
+      device.countersStorage.bytesDeviceToHost += values.count * MemoryLayout<T>.stride
+      device.countersStorage.blockingWaits += 1
       try values.withUnsafeMutableBytes { raw in
         try check(
           clEnqueueReadBuffer(
             device.queue, buffer.mem, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
           "clEnqueueReadBuffer", "\(tensor)")
       }
+      device.releaseCompletedUploads()
     }
     return values
   }

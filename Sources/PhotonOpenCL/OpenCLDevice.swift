@@ -15,6 +15,44 @@ public final class OpenCLDevice: @unchecked Sendable {
   let lock = NSLock()
   /// Whether the queue records profiling timestamps.
   public let profiling: Bool
+  /// Work enqueued on this device's queue so far (guarded by `lock`).
+  var countersStorage = ExecutionCounters()
+  /// Host copies of non-blocking uploads, freed once the host has waited for the queue.
+  var pendingUploads: [UnsafeMutableRawPointer] = []
+  /// With `profiling`, one event per kernel launch until ``kernelTimes()`` collects them.
+  var profiledLaunches: [(name: String, event: cl_event)] = []
+
+  /// What has been enqueued on this device since it was opened or ``resetCounters()``.
+  public var counters: ExecutionCounters { lock.withLock { countersStorage } }
+
+  public func resetCounters() {
+    lock.withLock { countersStorage = ExecutionCounters() }
+  }
+
+  /// Device time per kernel name (seconds, summed) of the launches since the last call, from
+  /// OpenCL profiling events. Empty unless the device was opened with `profiling: true`.
+  public func kernelTimes() throws -> [(name: String, seconds: Double, launches: Int)] {
+    try finish()
+    let launches = lock.withLock { () -> [(name: String, event: cl_event)] in
+      defer { profiledLaunches = [] }
+      return profiledLaunches
+    }
+    var totals: [String: (Double, Int)] = [:]
+    for (name, event) in launches {
+      var start: cl_ulong = 0
+      var end: cl_ulong = 0
+      try check(
+        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
+        "clGetEventProfilingInfo")
+      try check(
+        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
+        "clGetEventProfilingInfo")
+      clReleaseEvent(event)
+      let previous = totals[name] ?? (0, 0)
+      totals[name] = (previous.0 + Double(end &- start) * 1e-9, previous.1 + 1)
+    }
+    return totals.map { ($0.key, $0.value.0, $0.value.1) }.sorted { $0.seconds > $1.seconds }
+  }
 
   /// Every device of every platform, in platform order.
   public static func all() throws -> [DeviceInfo] {
@@ -76,16 +114,39 @@ public final class OpenCLDevice: @unchecked Sendable {
 
   deinit {
     clFinish(queue)
+    releaseCompletedUploads()
+    for (_, event) in profiledLaunches { clReleaseEvent(event) }
     clReleaseCommandQueue(queue)
     clReleaseContext(context)
   }
 
   /// Waits until every enqueued command has finished.
   public func finish() throws {
-    try check(clFinish(queue), "clFinish")
+    try lock.withLock {
+      countersStorage.blockingWaits += 1
+      try check(clFinish(queue), "clFinish")
+      releaseCompletedUploads()
+    }
   }
 
+  /// Frees upload staging copies; call with `lock` held, right after a blocking read or finish
+  /// (the queue is in order, so every earlier write has completed).
+  func releaseCompletedUploads() {
+    for pointer in pendingUploads { pointer.deallocate() }
+    pendingUploads.removeAll()
+  }
+
+  /// Serialises enumeration: PoCL reports no devices to a thread that asks while another thread's
+  /// first call is still initialising it.
+  private static let enumerationLock = NSLock()
+
   private static func handles() throws -> [(
+    info: DeviceInfo, device: cl_device_id, platform: cl_platform_id
+  )] {
+    try enumerationLock.withLock { try enumerate() }
+  }
+
+  private static func enumerate() throws -> [(
     info: DeviceInfo, device: cl_device_id, platform: cl_platform_id
   )] {
     var platformCount: cl_uint = 0
