@@ -5,6 +5,6 @@ struct PhotonCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.",
     subcommands: [
-      EmbedCommand.self, SimilarityCommand.self, TokenizeCommand.self, ClassifyCommand.self, FillMaskCommand.self, NERCommand.self,
+      EmbedCommand.self, SimilarityCommand.self, TokenizeCommand.self, ClassifyCommand.self, FillMaskCommand.self, NERCommand.self, GenerateCommand.self,
       BenchCommand.self, DevicesCommand.self, BenchGEMMCommand.self])
 }

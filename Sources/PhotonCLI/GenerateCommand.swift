@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Photon
+
+struct GenerateCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "generate",
+    abstract: "Text generation (GPT-2): streams the continuation of a prompt to standard output.",
+    discussion: """
+      The prompt comes from the argument, else from standard input (all of it). With --jsonl,
+      standard input holds one JSON string per line and each prompt's result is written as one
+      line {"generated_text": …, "token_ids": […]} (new tokens only, special tokens included in
+      the ids), in input order. Without sampling flags, decoding follows the model's
+      generation_config.json (greedy unless it samples), so output is comparable with HF generate().
+      """)
+
+  @Argument(help: "The prompt (default: standard input).")
+  var prompt: String?
+
+  @Option(help: "Model folder (default: $PHOTON_MODEL).")
+  var model: String?
+
+  @Option(help: "cpu (reference) or gpu (OpenCL; the device PHOTON_DEVICE names).")
+  var backend: BackendKind?
+
+  @Option(help: "New tokens at most (default: generation_config.json, else HF's max_length 20).")
+  var maxNewTokens: Int?
+
+  @Option(help: "Sampling temperature (> 0 samples; 0 is greedy).")
+  var temperature: Float?
+
+  @Option(help: "Sample from the k most likely tokens (0: no limit).")
+  var topK: Int?
+
+  @Option(help: "Sample from the smallest set of tokens whose probability reaches p, in (0, 1].")
+  var topP: Float?
+
+  @Option(help: "Seed of the sampler (the same seed gives the same text on cpu and gpu).")
+  var seed: UInt64?
+
+  @Flag(help: "Read one JSON string per input line; write one JSON object per prompt.")
+  var jsonl = false
+
+  struct Output: Encodable {
+    var generated_text: String
+    var token_ids: [Int32]
+  }
+
+  func run() async throws {
+    guard let path = model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] else {
+      throw ValidationError("--model DIR is required (or set PHOTON_MODEL)")
+    }
+    let options = GenerationOptions(
+      maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+    try options.validate()
+    let generator = try TextGenerator(model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
+    if jsonl {
+      // The shared reader of the other text commands: one JSON string per line.
+      for text in try ModelOptions.parse(["--jsonl"]).readTexts() {
+        let result = try generator.generateResult(prompt: text, options: options)
+        // Sorted keys: generated_text, then token_ids, on every run.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let line = try encoder.encode(Output(generated_text: result.text, token_ids: result.tokenIds))
+        print(String(decoding: line, as: UTF8.self))
+      }
+      return
+    }
+    var text = prompt
+    if text == nil {
+      var input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+      if input.hasSuffix("\n") { input.removeLast() }
+      text = input
+    }
+    for try await piece in generator.stream(prompt: text ?? "", options: options) {
+      FileHandle.standardOutput.write(Data(piece.utf8))
+    }
+    FileHandle.standardOutput.write(Data("\n".utf8))
+  }
+}
