@@ -58,6 +58,7 @@ let package = Package(
       name: "PhotonLoadingTests",
       dependencies: ["PhotonLoading", "PhotonTestSupport"]),
     .testTarget(name: "PhotonTests", dependencies: ["Photon", "PhotonTestSupport"]),
+    .testTarget(name: "PhotonCLITests", dependencies: ["PhotonCLI", "PhotonTestSupport"]),
     .testTarget(
       name: "PhotonModelsTests",
       dependencies: ["PhotonModels", "PhotonLoading", "PhotonCPU", "PhotonOpenCL", "PhotonTestSupport"]),

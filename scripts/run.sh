@@ -25,6 +25,10 @@ echo "== OpenCL devices"
 "$photon" devices
 
 echo
+echo "== Every op on the OpenCL device vs the CPU reference (MiniLM sizes)"
+"$photon" check
+
+echo
 echo "== Sentence similarity with all-MiniLM-L6-v2 on .gpu"
 printf '%s\n' "${sentences[@]}" | "$photon" similarity --backend gpu --top 6
 
