@@ -1,17 +1,21 @@
 // gemm.cl — y = act(x·Wᵀ + b), the linear layer, in two kernel families, plus a batched product.
 //
 // x: [M, K] row-major. The weight arrives from Hugging Face as W [N, K]; the host packs it once at
-// load as Wt [K, NP] (transposed, NP = N rounded up to 32, pad columns zero) so that both kernels
-// stream contiguous weight rows along N. y: [M, N]. bias: [N] or NULL. act: ACT_* from common.cl.
+// load as Wt [K, NP] (transposed, NP = N rounded up to 32, pad columns zero) so that the kernels
+// stream contiguous weight rows along N, or for gemm_panel_rows as column panels
+// [NP/GEMM_PANEL, K, GEMM_PANEL] (NP = N rounded up to GEMM_PANEL). y: [M, N]. bias: [N] or NULL. act: ACT_* from common.cl.
 //
 // Variants (named by what they assume; the host picks one per device, all are tested):
-// - gemm_packed_rows_x32: for CPU-like devices (PoCL). One work-item owns GEMM_ROWS rows × 32
-//   columns of y as 2·GEMM_ROWS float16 accumulators: per k it loads two float16 of Wt and
+// - gemm_panel_rows: for CPU-like devices (PoCL), the default there. Like gemm_packed_rows_x32
+//   but the weight is packed into contiguous column panels (its own layout, see below), the block
+//   (GEMM_ROWS × 16·GEMM_PANEL_VECS) is chosen per device and M, and the epilogue is vectorised.
+// - gemm_packed_rows_x32: the general CPU-like variant, on Wt [K, NP]. One work-item owns
+//   GEMM_ROWS rows × 32 columns of y as 2·GEMM_ROWS float16 accumulators: per k it loads two float16 of Wt and
 //   broadcasts one scalar of x per row. No local memory (on a CPU it is ordinary RAM).
 // - gemm_tiled_local: for GPUs. A work-group of 8×8 items computes a 32×32 tile of y, each item
 //   4×4 outputs; 32×16 tiles of x and 16×32 of Wt are staged in local memory by the whole group.
 //
-// Host guarantees: NP % 32 == 0; global sizes as given above each kernel; rows ≥ M and columns ≥ N
+// Host guarantees: NP % 32 == 0 (% GEMM_PANEL for panels); global sizes as given above each kernel; rows ≥ M and columns ≥ N
 // are computed on clamped/zero data and never stored.
 
 #ifndef GEMM_ROWS

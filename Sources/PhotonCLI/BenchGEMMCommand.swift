@@ -36,6 +36,18 @@ struct BenchGEMMCommand: ParsableCommand {
     let iterations: Int
     let medianMs: Double, p90Ms: Double, minMs: Double
     let medianGFLOPS: Double, p90GFLOPS: Double
+    /// Process CPU time (all threads) per run: on a shared, noisy machine, GFLOP per CPU-second
+    /// times the core count estimates what the kernel would do on idle cores.
+    let cpuMsPerRun: Double
+  }
+
+  /// User + system CPU time of this process, in milliseconds.
+  private static func cpuMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = Double(usage.ru_utime.tv_sec) * 1e3 + Double(usage.ru_utime.tv_usec) / 1e3
+    let system = Double(usage.ru_stime.tv_sec) * 1e3 + Double(usage.ru_stime.tv_usec) / 1e3
+    return user + system
   }
 
   func validate() throws {
@@ -86,21 +98,23 @@ struct BenchGEMMCommand: ParsableCommand {
           return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         }
         for _ in 0..<warmup { _ = try once() }
+        let cpuStart = Self.cpuMilliseconds()
         let times = try (0..<iterations).map { _ in try once() }.sorted()
+        let cpuMs = (Self.cpuMilliseconds() - cpuStart) / Double(iterations)
         let median = times[times.count / 2]
         let p90 = times[min(times.count - 1, Int((Double(times.count) * 0.9).rounded(.up)) - 1)]
         let flop = 2.0 * Double(shape.m) * Double(shape.n) * Double(shape.k)
         let result = Result(
           variant: variant.rawValue, m: shape.m, n: shape.n, k: shape.k, iterations: iterations,
           medianMs: median, p90Ms: p90, minMs: times[0], medianGFLOPS: flop / median / 1e6,
-          p90GFLOPS: flop / p90 / 1e6)
+          p90GFLOPS: flop / p90 / 1e6, cpuMsPerRun: cpuMs)
         results.append(result)
         if !json {
           print(
             variant.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
               + String(
-                format: " M=%-5d N=%-5d K=%-5d  median %9.3f ms  p90 %9.3f ms  %7.1f GFLOP/s (p90 %6.1f)",
-                shape.m, shape.n, shape.k, median, p90, result.medianGFLOPS, result.p90GFLOPS))
+                format: " M=%-5d N=%-5d K=%-5d  median %9.3f ms  p90 %9.3f ms  %7.1f GFLOP/s (p90 %6.1f)  cpu %8.3f ms/run",
+                shape.m, shape.n, shape.k, median, p90, result.medianGFLOPS, result.p90GFLOPS, cpuMs))
         }
       }
     }

@@ -138,13 +138,31 @@ struct GEMMPanelTuning: Equatable {
 
   var defines: String { "-DGEMM_ROWS=\(rows) -DGEMM_PANEL_VECS=\(vecs) -DGEMM_K_UNROLL=\(unroll)" }
 
-  /// Panel width in float16 vectors, fixed at load for the device.
+  /// Whether the device's float16 is one register (AVX-512: 32 of them) rather than two (AVX2:
+  /// 16 registers). PoCL names its CPU device after the LLVM target (`pthread-skylake-avx512-…`).
+  static func hasWideVectors(_ device: DeviceInfo) -> Bool { device.name.contains("avx512") }
+
+  /// Panel width in float16 vectors, fixed at load for the device. Measured on PoCL (Zen 4, 2 cores,
+  /// ≈ 205–220 GFLOP/s per CPU-second·2 for every block below at 4096×1536×384): 6×32 and 6×16 tie
+  /// with AVX-512; with AVX2 code (`POCL_LLVM_CPU_NAME=haswell`) 6×32 needs 24 of 16 ymm registers,
+  /// spills and halves (113 vs 209 GFLOP/s), so such devices get 16-column panels.
   static func panelVectors(for device: DeviceInfo) -> Int {
-    override?.vecs ?? 2
+    if let vecs = override?.vecs { return vecs }
+    return hasWideVectors(device) ? 2 : 1
   }
 
+  /// Rows per work-item: the candidate that leaves the fewest rows computed and thrown away
+  /// (M = 16: 8 rows, no waste, vs 6 rows, 2 wasted: +15% at M = 16), larger first on ties.
+  /// Candidates keep rows·vecs float16 accumulators within the register file (see panelVectors).
+  /// Work-group 1×1: on PoCL every shape measured alike (1×1, 4×4, 16×1, 1×16 within noise), and one
+  /// local size means one compile per defines.
   static func choose(m: Int, n: Int, k: Int, panelVectors: Int, device: DeviceInfo) -> GEMMPanelTuning {
-    var tuning = GEMMPanelTuning(rows: 6, vecs: panelVectors, unroll: 4, local: [1, 16])
+    let candidates = panelVectors >= 2 ? [8, 6, 4] : [6, 4, 3]
+    let rows = candidates.min { a, b in
+      let (wasteA, wasteB) = ((m + a - 1) / a * a - m, (m + b - 1) / b * b - m)
+      return wasteA != wasteB ? wasteA < wasteB : a > b
+    }!
+    var tuning = GEMMPanelTuning(rows: rows, vecs: panelVectors, unroll: 4, local: [1, 1])
     if let override {
       tuning.rows = override.rows ?? tuning.rows
       tuning.unroll = override.unroll ?? tuning.unroll
@@ -162,12 +180,13 @@ struct GEMMPanelTuning: Equatable {
     for entry in text.split(separator: ",") {
       let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
       guard parts.count == 2 else { continue }
+      let value = Int(parts[1])
       switch parts[0] {
-      case "rows": result.rows = Int(parts[1])
-      case "vecs": result.vecs = Int(parts[1])
-      case "unroll": result.unroll = Int(parts[1])
+      case "rows": result.rows = value.flatMap { (1...32).contains($0) ? $0 : nil }
+      case "vecs": result.vecs = value.flatMap { (1...4).contains($0) ? $0 : nil }
+      case "unroll": result.unroll = value.flatMap { (1...64).contains($0) ? $0 : nil }
       case "local":
-        let sizes = parts[1].split(separator: "x").compactMap { Int($0) }
+        let sizes = parts[1].split(separator: "x").compactMap { Int($0) }.filter { $0 > 0 }
         if sizes.count == 2 { result.local = sizes }
       default: continue
       }

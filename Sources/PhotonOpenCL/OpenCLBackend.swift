@@ -71,7 +71,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     let environment = ProcessInfo.processInfo.environment
     self.gemmVariant = try options.gemm
       ?? Self.parse(environment["PHOTON_GEMM"], as: GEMMVariant.self, variable: "PHOTON_GEMM")
-      ?? (device.info.isGPU ? .tiledLocal : .packedRows)
+      ?? (device.info.isGPU ? .tiledLocal : .panelRows)
     self.attentionVariant = try options.attention
       ?? Self.parse(environment["PHOTON_ATTENTION"], as: AttentionVariant.self, variable: "PHOTON_ATTENTION")
       ?? (device.info.isGPU ? .tiled : .rowwise)

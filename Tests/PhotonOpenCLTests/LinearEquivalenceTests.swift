@@ -5,13 +5,15 @@ import Testing
 
 @testable import PhotonOpenCL
 
-/// GEMM shapes (M, K, N): 1, primes, MiniLM's sizes and sizes off every tile (6 rows, 32 columns).
+/// GEMM shapes (M, K, N): 1, primes, MiniLM's sizes and sizes off every tile (3, 4, 6, 8 rows;
+/// 16, 32 columns). M picks the rows of `gemm_panel_rows` (1 → 4, 7 → 8, 33 → 6, 9 → 3 or 4 …).
 struct GEMMShape: CustomTestStringConvertible, Sendable {
   let m: Int, k: Int, n: Int
   var testDescription: String { "\(m)×\(k)→\(n)" }
   static let small = [
     GEMMShape(m: 1, k: 1, n: 1), GEMMShape(m: 7, k: 33, n: 127), GEMMShape(m: 33, k: 17, n: 45),
-    GEMMShape(m: 6, k: 32, n: 32), GEMMShape(m: 13, k: 64, n: 96),
+    GEMMShape(m: 6, k: 32, n: 32), GEMMShape(m: 13, k: 64, n: 96), GEMMShape(m: 9, k: 5, n: 17),
+    GEMMShape(m: 17, k: 130, n: 161),
   ]
   static let large = [
     GEMMShape(m: 127, k: 384, n: 384), GEMMShape(m: 128, k: 384, n: 1536),
