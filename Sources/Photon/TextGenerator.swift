@@ -92,7 +92,8 @@ public final class TextGenerator: Sendable {
   public init(model: URL, backend: BackendKind = .preferred) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
-    self.model = try ModelRegistry.causalLanguageModel(folder: folder, backend: backend.makeBackend())
+    self.model = try ModelRegistry.causalLanguageModel(
+      folder: folder, backend: backend.makeBackend())
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 
@@ -111,7 +112,9 @@ public final class TextGenerator: Sendable {
   }
 
   /// Generates a continuation of `prompt` and returns its text.
-  public func generate(prompt: String, options: GenerationOptions = GenerationOptions()) throws -> String {
+  public func generate(prompt: String, options: GenerationOptions = GenerationOptions()) throws
+    -> String
+  {
     try generateResult(prompt: prompt, options: options).text
   }
 
@@ -126,7 +129,8 @@ public final class TextGenerator: Sendable {
     guard ids.count <= contextLength else {
       throw PhotonError(
         .invalidInput,
-        "prompt of \(ids.count) tokens is longer than the model's context of \(contextLength) tokens (n_positions)")
+        "prompt of \(ids.count) tokens is longer than the model's context of \(contextLength) tokens (n_positions)"
+      )
     }
     let plan = decodingPlan(options, promptLength: ids.count)
     var sampler = plan.sample ? Sampler(options: plan, seed: options.seed) : nil
@@ -211,13 +215,15 @@ public final class TextGenerator: Sendable {
     let temperature = options.temperature ?? config.temperature
     // Temperature 0 is greedy (HF would reject it with do_sample).
     let sample = (options.doSample ?? (samplingFlag || config.doSample)) && temperature > 0
-    let requested = options.maxNewTokens ?? config.maxNewTokens ?? max(1, config.maxLength - promptLength)
+    let requested =
+      options.maxNewTokens ?? config.maxNewTokens ?? max(1, config.maxLength - promptLength)
     let room = contextLength - promptLength + 1
     var eos = config.eosTokenIDs.map(Int32.init)
     if eos.isEmpty, let id = model.config.eosTokenID { eos = [Int32(id)] }
     return Plan(
       sample: sample, temperature: temperature, topK: options.topK ?? config.topK,
-      topP: options.topP ?? config.topP, maxNewTokens: min(requested, room), clamped: requested > room, eos: eos)
+      topP: options.topP ?? config.topP, maxNewTokens: min(requested, room),
+      clamped: requested > room, eos: eos)
   }
 }
 
@@ -239,7 +245,9 @@ struct Sampler {
 
   /// One id drawn from `softmax(logits / T)` restricted to the top-k / top-p candidates.
   mutating func sample(_ logits: [Float]) -> Int32 {
-    var order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+    var order = logits.indices.sorted {
+      logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
+    }
     if topK > 0 && topK < order.count { order.removeLast(order.count - topK) }
     let maximum = Double(logits[order[0]])
     var weights = order.map { Foundation.exp((Double(logits[$0]) - maximum) / temperature) }

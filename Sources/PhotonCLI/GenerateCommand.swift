@@ -41,9 +41,14 @@ struct GenerateCommand: AsyncParsableCommand {
   @Flag(help: "Read one JSON string per input line; write one JSON object per prompt.")
   var jsonl = false
 
+  /// One `--jsonl` result line.
   struct Output: Encodable {
-    var generated_text: String
-    var token_ids: [Int32]
+    var generatedText: String
+    var tokenIds: [Int32]
+    enum CodingKeys: String, CodingKey {
+      case generatedText = "generated_text"
+      case tokenIds = "token_ids"
+    }
   }
 
   func run() async throws {
@@ -53,7 +58,8 @@ struct GenerateCommand: AsyncParsableCommand {
     let options = GenerationOptions(
       maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
     try options.validate()
-    let generator = try TextGenerator(model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
+    let generator = try TextGenerator(
+      model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
     if jsonl {
       // The shared reader of the other text commands: one JSON string per line.
       for text in try ModelOptions.parse(["--jsonl"]).readTexts() {
@@ -61,7 +67,8 @@ struct GenerateCommand: AsyncParsableCommand {
         // Sorted keys: generated_text, then token_ids, on every run.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let line = try encoder.encode(Output(generated_text: result.text, token_ids: result.tokenIds))
+        let line = try encoder.encode(
+          Output(generatedText: result.text, tokenIds: result.tokenIds))
         print(String(decoding: line, as: UTF8.self))
       }
       return

@@ -14,7 +14,9 @@ extension CPUBackend {
   }
 
   // ids: [B, T]; tables: [rows, C]; y: [B, T, C] = word[ids] + position[first + t]
-  public func tokenEmbeddings(ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int)
+  public func tokenEmbeddings(
+    ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int
+  )
     throws -> Tensor
   {
     try ShapeCheck.tokenEmbeddings(
@@ -32,11 +34,15 @@ extension CPUBackend {
   }
 
   // qkv: [B, T, 3C]; caches: [B, S, C], written in place at rows start..<start+T
-  public func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int) throws {
+  public func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int)
+    throws
+  {
     let (batch, t, c, s) = try ShapeCheck.writeKeyValueCache(
       qkv, keyCache: keyCache, valueCache: valueCache, at: start)
     let source = try qkv.hostFloats()
-    guard let keys = keyCache.storage as? HostStorage, let values = valueCache.storage as? HostStorage else {
+    guard let keys = keyCache.storage as? HostStorage,
+      let values = valueCache.storage as? HostStorage
+    else {
       throw PhotonError(.wrongBackend, "writeKeyValueCache: caches must be .cpu tensors")
     }
     for b in 0..<batch {
@@ -58,14 +64,18 @@ extension CPUBackend {
     scale: Float
   ) throws -> Tensor {
     let (shape, s, queryStride) = try ShapeCheck.cachedAttention(
-      query: query, keyCache: keyCache, valueCache: valueCache, length: length, mask: mask, heads: heads)
+      query: query, keyCache: keyCache, valueCache: valueCache, length: length, mask: mask,
+      heads: heads)
     let (batch, tq, c) = (shape.batch, shape.queryLength, shape.channels)
     let q = try query.hostFloats()
-    let queryRows = (0..<(batch * tq)).flatMap { row in q[(row * queryStride)..<(row * queryStride + c)] }
+    let queryRows = (0..<(batch * tq)).flatMap { row in
+      q[(row * queryStride)..<(row * queryStride + c)]
+    }
     func visible(_ cache: Tensor) throws -> Tensor {
       let values = try cache.hostFloats()
       return .host(
-        (0..<batch).flatMap { b in values[(b * s * c)..<((b * s + length) * c)] }, shape: [batch, length, c])
+        (0..<batch).flatMap { b in values[(b * s * c)..<((b * s + length) * c)] },
+        shape: [batch, length, c])
     }
     var cutMask: Tensor?
     if let mask {
@@ -75,7 +85,9 @@ extension CPUBackend {
         storage: HostStorage(ints: (0..<batch).flatMap { b in m[(b * s)..<(b * s + length)] }))
     }
     return try attention(
-      .separate(query: .host(queryRows, shape: [batch, tq, c]), key: visible(keyCache), value: visible(valueCache)),
+      .separate(
+        query: .host(queryRows, shape: [batch, tq, c]), key: visible(keyCache),
+        value: visible(valueCache)),
       mask: cutMask, causal: true, heads: heads, scale: scale)
   }
 
@@ -85,7 +97,8 @@ extension CPUBackend {
     let values = try x.hostFloats()
     let (batch, t, c) = (x.shape[0], x.shape[1], x.shape[2])
     let start = { (b: Int) in (b * t + position) * c }
-    return .host((0..<batch).flatMap { b in values[start(b)..<(start(b) + c)] }, shape: [batch, 1, c])
+    return .host(
+      (0..<batch).flatMap { b in values[start(b)..<(start(b) + c)] }, shape: [batch, 1, c])
   }
 
   // x: [..., V] → [...] int32

@@ -36,7 +36,9 @@ extension ShapeCheck {
     try float(keyCache, "key cache", op: op)
     try float(valueCache, "value cache", op: op)
     try require(keyCache.rank == 3, "\(op): key cache must be [B, S, C], got \(keyCache.shape)")
-    try require(keyCache.shape == valueCache.shape, "\(op): key cache \(keyCache.shape) vs value cache \(valueCache.shape)")
+    try require(
+      keyCache.shape == valueCache.shape,
+      "\(op): key cache \(keyCache.shape) vs value cache \(valueCache.shape)")
     let (batch, capacity, c) = (keyCache.shape[0], keyCache.shape[1], keyCache.shape[2])
     try require(
       qkv.rank == 3 && qkv.shape[0] == batch && qkv.shape[2] == 3 * c,
@@ -58,10 +60,13 @@ extension ShapeCheck {
     try float(keyCache, "key cache", op: op)
     try float(valueCache, "value cache", op: op)
     try require(keyCache.rank == 3, "\(op): key cache must be [B, S, C], got \(keyCache.shape)")
-    try require(keyCache.shape == valueCache.shape, "\(op): key cache \(keyCache.shape) vs value cache \(valueCache.shape)")
+    try require(
+      keyCache.shape == valueCache.shape,
+      "\(op): key cache \(keyCache.shape) vs value cache \(valueCache.shape)")
     let (batch, capacity, c) = (keyCache.shape[0], keyCache.shape[1], keyCache.shape[2])
     try require(
-      query.rank == 3 && query.shape[0] == batch && (query.shape[2] == c || query.shape[2] == 3 * c),
+      query.rank == 3 && query.shape[0] == batch
+        && (query.shape[2] == c || query.shape[2] == 3 * c),
       "\(op): query \(query.shape) vs [B, Tq, C] or [B, Tq, 3C] with B = \(batch), C = \(c)")
     try require(heads > 0, "\(op): heads must be positive, got \(heads)", code: .invalidArgument)
     try require(c % heads == 0, "\(op): \(c) channels not divisible by \(heads) heads")
@@ -72,7 +77,9 @@ extension ShapeCheck {
       code: .invalidArgument)
     if let mask {
       try int(mask, "mask", op: op)
-      try require(mask.shape == [batch, capacity], "\(op): mask \(mask.shape) vs [B, S] = [\(batch), \(capacity)]")
+      try require(
+        mask.shape == [batch, capacity],
+        "\(op): mask \(mask.shape) vs [B, S] = [\(batch), \(capacity)]")
     }
     return (
       AttentionShape(batch: batch, queryLength: tq, keyLength: length, channels: c, heads: heads),

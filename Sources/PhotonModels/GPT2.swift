@@ -18,11 +18,14 @@ struct Conv1D: Sendable {
       for o in 0..<outFeatures { transposed[o * inFeatures + i] = stored[i * outFeatures + o] }
     }
     linear = Linear(
-      weight: try p.backend.linearWeight(transposed, outFeatures: outFeatures, inFeatures: inFeatures),
+      weight: try p.backend.linearWeight(
+        transposed, outFeatures: outFeatures, inFeatures: inFeatures),
       bias: try scope.tensor("bias", shape: [outFeatures]))
   }
 
-  func callAsFunction(_ x: Tensor, activation: Activation = .identity, on backend: any Backend) throws -> Tensor {
+  func callAsFunction(_ x: Tensor, activation: Activation = .identity, on backend: any Backend)
+    throws -> Tensor
+  {
     try linear(x, activation: activation, on: backend)
   }
 }
@@ -68,13 +71,17 @@ struct GPT2Attention: Sendable {
   /// Without a cache: causal attention over the T tokens given.
   func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
     let qkv = try cAttn(x, on: backend)
-    return try cProj(backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale), on: backend)
+    return try cProj(
+      backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale),
+      on: backend)
   }
 
   /// With a cache: the new tokens' keys and values go into rows `start..<start + T`, then the new
   /// queries attend over everything cached. A prefill (start 0) uses the fused causal kernel on
   /// the prompt itself; later steps read the cache.
-  func callAsFunction(_ x: Tensor, keys: Tensor, values: Tensor, start: Int, on backend: any Backend) throws
+  func callAsFunction(
+    _ x: Tensor, keys: Tensor, values: Tensor, start: Int, on backend: any Backend
+  ) throws
     -> Tensor
   {
     let qkv = try cAttn(x, on: backend)
@@ -83,7 +90,8 @@ struct GPT2Attention: Sendable {
       start == 0
       ? try backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale)
       : try backend.cachedAttention(
-        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1], mask: nil, heads: heads,
+        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1], mask: nil,
+        heads: heads,
         scale: scale)
     return try cProj(context, on: backend)
   }
@@ -120,7 +128,9 @@ struct GPT2Block: Sendable {
     mlp = try GPT2MLP(p.scope("mlp"), config: config)
   }
 
-  func callAsFunction(_ x: Tensor, cache: (keys: Tensor, values: Tensor, start: Int)?, on backend: any Backend)
+  func callAsFunction(
+    _ x: Tensor, cache: (keys: Tensor, values: Tensor, start: Int)?, on backend: any Backend
+  )
     throws -> Tensor
   {
     let normed = try ln1(x, on: backend)
@@ -151,7 +161,9 @@ public final class GPT2Model: Sendable {
     let p = Parameters(scope: weights, backend: backend)
     wte = try p.tensor("wte.weight", shape: [config.vocabSize, config.nEmbd])
     wpe = try p.tensor("wpe.weight", shape: [config.nPositions, config.nEmbd])
-    blocks = try (0..<config.nLayer).map { i in try GPT2Block(p.scope("h.\(i)"), config: config, layer: i) }
+    blocks = try (0..<config.nLayer).map { i in
+      try GPT2Block(p.scope("h.\(i)"), config: config, layer: i)
+    }
     lnF = try LayerNorm(p, "ln_f", channels: config.nEmbd, eps: config.layerNormEpsilon)
   }
 
@@ -159,16 +171,20 @@ public final class GPT2Model: Sendable {
   func validate(ids: [Int32], batch: Int, length: Int, start: Int) throws {
     guard batch > 0, length > 0, ids.count == batch * length else {
       throw PhotonError(
-        .invalidInput, "GPT-2 needs a non-empty [B, T] batch of ids; got \(ids.count) ids for \(batch)×\(length)")
+        .invalidInput,
+        "GPT-2 needs a non-empty [B, T] batch of ids; got \(ids.count) ids for \(batch)×\(length)")
     }
     guard start + length <= config.nPositions else {
       throw PhotonError(
         .invalidInput,
-        "GPT-2 input reaches \(start + length) tokens, longer than its n_positions = \(config.nPositions)")
+        "GPT-2 input reaches \(start + length) tokens, longer than its n_positions = \(config.nPositions)"
+      )
     }
     if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
       throw PhotonError(
-        .invalidInput, "token id \(ids[bad]) at flat index \(bad) is outside the vocabulary [0, \(config.vocabSize))")
+        .invalidInput,
+        "token id \(ids[bad]) at flat index \(bad) is outside the vocabulary [0, \(config.vocabSize))"
+      )
     }
   }
 
@@ -177,7 +193,8 @@ public final class GPT2Model: Sendable {
     let length = ids.count / max(batch, 1)
     try validate(ids: ids, batch: batch, length: length, start: 0)
     var hidden = try backend.tokenEmbeddings(
-      ids: backend.tensor(ints: ids, shape: [batch, length]), wordTable: wte, positionTable: wpe, firstPosition: 0)
+      ids: backend.tensor(ints: ids, shape: [batch, length]), wordTable: wte, positionTable: wpe,
+      firstPosition: 0)
     for block in blocks { hidden = try block(hidden, cache: nil, on: backend) }
     return try lnF(hidden, on: backend)
   }
@@ -187,10 +204,12 @@ public final class GPT2Model: Sendable {
     guard batch > 0, capacity > 0, capacity <= config.nPositions else {
       throw PhotonError(
         .invalidArgument,
-        "a KV cache needs 1 ≤ capacity ≤ n_positions = \(config.nPositions) and a positive batch; got capacity \(capacity), batch \(batch)")
+        "a KV cache needs 1 ≤ capacity ≤ n_positions = \(config.nPositions) and a positive batch; got capacity \(capacity), batch \(batch)"
+      )
     }
     return try KeyValueCache(
-      backend: backend, layers: config.nLayer, batch: batch, capacity: capacity, channels: config.nEmbd)
+      backend: backend, layers: config.nLayer, batch: batch, capacity: capacity,
+      channels: config.nEmbd)
   }
 
   /// Runs the new tokens `ids` (`[B, T]`) at positions `cache.length..<cache.length + T`, writing
@@ -201,10 +220,12 @@ public final class GPT2Model: Sendable {
     try validate(ids: ids, batch: cache.batch, length: length, start: start)
     guard start + length <= cache.capacity else {
       throw PhotonError(
-        .invalidInput, "\(start + length) tokens do not fit the KV cache of \(cache.capacity) positions")
+        .invalidInput,
+        "\(start + length) tokens do not fit the KV cache of \(cache.capacity) positions")
     }
     var hidden = try backend.tokenEmbeddings(
-      ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte, positionTable: wpe,
+      ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte,
+      positionTable: wpe,
       firstPosition: start)
     for (i, block) in blocks.enumerated() {
       hidden = try block(hidden, cache: (cache.keys[i], cache.values[i], start), on: backend)
@@ -224,8 +245,11 @@ public final class GPT2LMHeadModel: Sendable {
     transformer = try GPT2Model(weights: weights, config: config, backend: backend)
     let (v, c) = (config.vocabSize, config.nEmbd)
     // Tied unless the config unties it and the checkpoint has its own head.
-    let name = !config.tieWordEmbeddings && weights.contains("lm_head.weight") ? "lm_head.weight" : "wte.weight"
-    lmHead = try backend.linearWeight(weights.tensor(name, shape: [v, c]).values, outFeatures: v, inFeatures: c)
+    let name =
+      !config.tieWordEmbeddings && weights.contains("lm_head.weight")
+      ? "lm_head.weight" : "wte.weight"
+    lmHead = try backend.linearWeight(
+      weights.tensor(name, shape: [v, c]).values, outFeatures: v, inFeatures: c)
   }
 
   public var config: GPT2Config { transformer.config }
@@ -233,7 +257,8 @@ public final class GPT2LMHeadModel: Sendable {
 
   /// Logits `[B, T, V]` for every position of `ids`, recomputed from scratch.
   public func logits(ids: [Int32], batch: Int = 1) throws -> Tensor {
-    try backend.linear(transformer.forward(ids: ids, batch: batch), lmHead, bias: nil, activation: .identity)
+    try backend.linear(
+      transformer.forward(ids: ids, batch: batch), lmHead, bias: nil, activation: .identity)
   }
 
   /// A KV cache for one generation (see ``GPT2Model/makeCache(batch:capacity:)``).
@@ -252,13 +277,17 @@ public final class GPT2LMHeadModel: Sendable {
 
 extension ModelRegistry {
   /// `GPT2LMHeadModel` from a GPT-2-type folder.
-  public static func causalLanguageModel(folder: ModelFolder, backend: any Backend) throws -> GPT2LMHeadModel {
+  public static func causalLanguageModel(folder: ModelFolder, backend: any Backend) throws
+    -> GPT2LMHeadModel
+  {
     guard case .gpt2(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): text generation is supported for model_type gpt2, not '\(folder.config.modelType.rawValue)'")
+        "\(folder.configURL.path): text generation is supported for model_type gpt2, not '\(folder.config.modelType.rawValue)'"
+      )
     }
     return try GPT2LMHeadModel(
-      weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config, backend: backend)
+      weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config,
+      backend: backend)
   }
 }

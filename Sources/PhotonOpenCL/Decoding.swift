@@ -14,7 +14,8 @@ extension OpenCLBackend {
     try ShapeCheck.values(count: shape.elementCount, shape: shape)
     let y = try allocate(shape, for: "zeros \(shape)")
     try decodeKernel("fill_zero").launch(
-      on: device, [.buffer(try y.deviceBuffer(of: self)), .int(y.count)], global: [y.count], local: [64])
+      on: device, [.buffer(try y.deviceBuffer(of: self)), .int(y.count)], global: [y.count],
+      local: [64])
     return y
   }
 
@@ -32,7 +33,9 @@ extension OpenCLBackend {
   }
 
   // ids: [B, T]; tables: [rows, C]; y: [B, T, C] = word[ids] + position[first + t]
-  public func tokenEmbeddings(ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int)
+  public func tokenEmbeddings(
+    ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int
+  )
     throws -> Tensor
   {
     try ShapeCheck.tokenEmbeddings(
@@ -44,13 +47,16 @@ extension OpenCLBackend {
       [
         .buffer(try ids.deviceBuffer(of: self)), .buffer(try wordTable.deviceBuffer(of: self)),
         .buffer(try positionTable.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)),
-        .int(t), .int(c), .int(wordTable.shape[0]), .int(positionTable.shape[0]), .int(firstPosition),
+        .int(t), .int(c), .int(wordTable.shape[0]), .int(positionTable.shape[0]),
+        .int(firstPosition),
       ], global: [c, t, batch], local: [max(1, min(c, 64)), 1, 1])
     return y
   }
 
   // qkv: [B, T, 3C]; caches: [B, S, C], written in place at rows start..<start+T
-  public func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int) throws {
+  public func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int)
+    throws
+  {
     let (batch, t, c, s) = try ShapeCheck.writeKeyValueCache(
       qkv, keyCache: keyCache, valueCache: valueCache, at: start)
     try decodeKernel("kv_cache_write").launch(
@@ -67,8 +73,10 @@ extension OpenCLBackend {
     scale: Float
   ) throws -> Tensor {
     let (shape, s, queryStride) = try ShapeCheck.cachedAttention(
-      query: query, keyCache: keyCache, valueCache: valueCache, length: length, mask: mask, heads: heads)
-    let y = try allocate([shape.batch, shape.queryLength, shape.channels], for: "cachedAttention output")
+      query: query, keyCache: keyCache, valueCache: valueCache, length: length, mask: mask,
+      heads: heads)
+    let y = try allocate(
+      [shape.batch, shape.queryLength, shape.channels], for: "cachedAttention output")
     guard shape.batch > 0, shape.queryLength > 0 else { return y }
     try decodeKernel("cached_attention", defines: "-DHEAD_DIM=\(shape.headSize)").launch(
       on: device,
@@ -89,7 +97,8 @@ extension OpenCLBackend {
     try decodeKernel("select_position").launch(
       on: device,
       [
-        .buffer(try x.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)), .int(t), .int(c),
+        .buffer(try x.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)), .int(t),
+        .int(c),
         .int(position),
       ], global: [c, batch], local: [max(1, min(c, 64)), 1])
     return y
@@ -101,7 +110,10 @@ extension OpenCLBackend {
     let y = try allocate(Array(x.shape.dropLast()), .int32, for: "argmax output")
     try decodeKernel("argmax_rows", defines: "-DROW_WG=\(Self.argmaxGroup)").launch(
       on: device,
-      [.buffer(try x.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)), .int(x.lastDimension)],
+      [
+        .buffer(try x.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)),
+        .int(x.lastDimension),
+      ],
       global: [Self.argmaxGroup, x.rows], local: [Self.argmaxGroup, 1])
     return y
   }

@@ -19,7 +19,9 @@ struct GPT2Tests {
 
   /// Greedy decoding through the cache: the prompt as one prefill, then one token per step.
   /// Returns the new ids and each step's logits `[V]`.
-  static func greedy(_ model: GPT2LMHeadModel, prompt: [Int32], steps: Int) throws -> ([Int32], [[Float]]) {
+  static func greedy(_ model: GPT2LMHeadModel, prompt: [Int32], steps: Int) throws -> (
+    [Int32], [[Float]]
+  ) {
     let backend = model.backend
     let cache = try model.makeCache(capacity: prompt.count + steps)
     var ids: [Int32] = []
@@ -44,7 +46,8 @@ struct GPT2Tests {
         let logits = try model.logits(ids: ids)
         #expect(logits.shape == [1, ids.count, model.config.vocabSize])
         let diff = expectClose(
-          try backend.floats(logits), flatFloats(testCase["logits"]), atol: 1e-5, "\(backend.kind) case \(index) logits")
+          try backend.floats(logits), flatFloats(testCase["logits"]), atol: 1e-5,
+          "\(backend.kind) case \(index) logits")
         print("tiny-gpt2 \(backend.kind) case \(index): logits max abs diff \(diff)")
       }
     }
@@ -63,7 +66,11 @@ struct GPT2Tests {
         #expect(prompt + ids == expected, "\(backend.kind) case \(index) greedy ids")
         var worst: Float = 0
         for (step, logits) in steps.enumerated() {
-          worst = max(worst, expectClose(logits, referenceSteps[step], atol: 1e-4, "\(backend.kind) case \(index) step \(step)"))
+          worst = max(
+            worst,
+            expectClose(
+              logits, referenceSteps[step], atol: 1e-4, "\(backend.kind) case \(index) step \(step)"
+            ))
         }
         print("tiny-gpt2 \(backend.kind) case \(index): greedy step logits max abs diff \(worst)")
         perBackend[backend.kind, default: []].append(steps)
@@ -114,7 +121,8 @@ struct GPT2Tests {
       for (r, row) in rows.enumerated() {
         let single = try backend.floats(model.logits(ids: row + [r == 0 ? 455 : 319]))
         expectClose(
-          Array(batched[(r * vocab)..<((r + 1) * vocab)]), Array(single[(3 * vocab)..<(4 * vocab)]), atol: 1e-5,
+          Array(batched[(r * vocab)..<((r + 1) * vocab)]), Array(single[(3 * vocab)..<(4 * vocab)]),
+          atol: 1e-5,
           "\(backend.kind) row \(r) prefill")
         expectClose(
           Array(step[(r * vocab)..<((r + 1) * vocab)]), Array(single[(4 * vocab)...]), atol: 1e-5,
@@ -129,10 +137,13 @@ struct GPT2Tests {
     let backend = try OpenCLBackend(device: Backends.gpu.get().device)
     let model = try Self.model(backend)
     let cache = try model.makeCache(capacity: 20)
-    var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: [84, 297, 493], cache: cache)))
+    var next = try backend.ints(
+      backend.argmax(model.nextTokenLogits(ids: [84, 297, 493], cache: cache)))
     next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
     let before = backend.pool.allocations
-    for _ in 0..<8 { next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache))) }
+    for _ in 0..<8 {
+      next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+    }
     #expect(backend.pool.allocations == before, "device allocations during decode steps")
   }
 
@@ -143,7 +154,8 @@ struct GPT2Tests {
       try model.logits(ids: tooLong)
     } throws: { error in
       let e = error as? PhotonError
-      return e?.code == .invalidInput && e!.message.contains("\(tooLong.count)") && e!.message.contains("128")
+      return e?.code == .invalidInput && e!.message.contains("\(tooLong.count)")
+        && e!.message.contains("128")
     }
     #expect(throws: PhotonError.self) { try model.logits(ids: [600]) }
     #expect(throws: PhotonError.self) { try model.logits(ids: []) }

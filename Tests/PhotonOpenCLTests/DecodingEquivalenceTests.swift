@@ -10,7 +10,9 @@ struct DecodeShape: CustomTestStringConvertible, Sendable {
   let batch: Int, cached: Int, new: Int, capacity: Int, heads: Int, headSize: Int
   var channels: Int { heads * headSize }
   var length: Int { cached + new }
-  var testDescription: String { "B\(batch) cached\(cached)+\(new) S\(capacity) \(heads)×\(headSize)" }
+  var testDescription: String {
+    "B\(batch) cached\(cached)+\(new) S\(capacity) \(heads)×\(headSize)"
+  }
 
   static let small = [
     DecodeShape(batch: 1, cached: 0, new: 1, capacity: 1, heads: 1, headSize: 1),
@@ -25,7 +27,9 @@ struct DecodeShape: CustomTestStringConvertible, Sendable {
   static var all: [DecodeShape] { smallShapesOnly ? small : small + large }
 }
 
-@Suite("Decoding equivalence: KV cache, cached attention, embeddings, argmax — OpenCL vs the CPU reference")
+@Suite(
+  "Decoding equivalence: KV cache, cached attention, embeddings, argmax — OpenCL vs the CPU reference"
+)
 struct DecodingEquivalenceTests {
   /// Writes a prefix and then the new rows into the caches, attends with the new queries, and
   /// compares both the caches (guard rows beyond `length` must stay zero) and the output.
@@ -46,7 +50,8 @@ struct DecodingEquivalenceTests {
         let values = try backend.zeros(shape: [shape.batch, shape.capacity, c])
         if shape.cached > 0 {
           try backend.writeKeyValueCache(
-            backend.tensor(prefix, shape: [shape.batch, shape.cached, 3 * c]), keyCache: keys, valueCache: values,
+            backend.tensor(prefix, shape: [shape.batch, shape.cached, 3 * c]), keyCache: keys,
+            valueCache: values,
             at: 0)
         }
         let qkv = try backend.tensor(step, shape: [shape.batch, shape.new, 3 * c])
@@ -64,7 +69,9 @@ struct DecodingEquivalenceTests {
       expectClose(g.y, r.y, atol: 1e-5, rtol: 1e-5, "\(shape.testDescription) masked=\(masked)")
       // Rows past `length` were never written.
       for b in 0..<shape.batch {
-        let (from, to): (Int, Int) = ((b * shape.capacity + shape.length) * c, (b + 1) * shape.capacity * c)
+        let (from, to): (Int, Int) = (
+          (b * shape.capacity + shape.length) * c, (b + 1) * shape.capacity * c
+        )
         #expect(g.keys[from..<to].allSatisfy { $0 == 0 }, "cache rows past length untouched")
       }
     }
@@ -73,7 +80,9 @@ struct DecodingEquivalenceTests {
   /// The cached path equals the fused causal attention over the same keys (a prefill).
   @Test func cachedAttentionEqualsCausalAttention() throws {
     var random = SeededGenerator(seed: 77)
-    let (batch, t, heads, hs, capacity) = (2, smallShapesOnly ? 6 : 29, 3, 8, smallShapesOnly ? 8 : 40)
+    let (batch, t, heads, hs, capacity) = (
+      2, smallShapesOnly ? 6 : 29, 3, 8, smallShapesOnly ? 8 : 40
+    )
     let c = heads * hs
     let qkv = random.floats(batch * t * 3 * c)
     for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
@@ -82,9 +91,12 @@ struct DecodingEquivalenceTests {
       let values = try backend.zeros(shape: [batch, capacity, c])
       try backend.writeKeyValueCache(packed, keyCache: keys, valueCache: values, at: 0)
       let cached = try backend.cachedAttention(
-        query: packed, keyCache: keys, valueCache: values, length: t, mask: nil, heads: heads, scale: 0.5)
-      let fused = try backend.attention(.packed(packed), mask: nil, causal: true, heads: heads, scale: 0.5)
-      expectClose(try backend.floats(cached), try backend.floats(fused), atol: 1e-6, "\(backend.kind)")
+        query: packed, keyCache: keys, valueCache: values, length: t, mask: nil, heads: heads,
+        scale: 0.5)
+      let fused = try backend.attention(
+        .packed(packed), mask: nil, causal: true, heads: heads, scale: 0.5)
+      expectClose(
+        try backend.floats(cached), try backend.floats(fused), atol: 1e-6, "\(backend.kind)")
     }
   }
 
@@ -97,7 +109,8 @@ struct DecodingEquivalenceTests {
       let values = try backend.zeros(shape: [1, 4, 1])
       // Rows of [q, k, v]: the prompt (2 tokens), then one new token.
       try backend.writeKeyValueCache(
-        backend.tensor([9, 1, 1, 9, 0, 2], shape: [1, 2, 3]), keyCache: keys, valueCache: values, at: 0)
+        backend.tensor([9, 1, 1, 9, 0, 2], shape: [1, 2, 3]), keyCache: keys, valueCache: values,
+        at: 0)
       let step = try backend.tensor([1, 1, 4], shape: [1, 1, 3])
       try backend.writeKeyValueCache(step, keyCache: keys, valueCache: values, at: 2)
       expectClose(try backend.floats(keys), [1, 0, 1, 0], atol: 0, "\(backend.kind) keys")
@@ -126,7 +139,8 @@ struct DecodingEquivalenceTests {
         backend.tokenEmbeddings(
           ids: backend.tensor(ints: ids, shape: [batch, length]),
           wordTable: backend.tensor(word, shape: [vocab, channels]),
-          positionTable: backend.tensor(position, shape: [positions, channels]), firstPosition: first))
+          positionTable: backend.tensor(position, shape: [positions, channels]),
+          firstPosition: first))
     }
     expectClose(try run(gpu), try run(TestBackends.cpu), atol: 0, "C=\(channels)")
   }
@@ -138,20 +152,27 @@ struct DecodingEquivalenceTests {
       let position = try backend.tensor([0.5, 0.25, 0.125, 0.0625], shape: [2, 2])
       // ids [2, 0] at positions 0, 1; then id 1 alone at position 1.
       let y = try backend.tokenEmbeddings(
-        ids: backend.tensor(ints: [2, 0], shape: [1, 2]), wordTable: word, positionTable: position, firstPosition: 0)
-      expectClose(try backend.floats(y), [100.5, 200.25, 1.125, 2.0625], atol: 0, "\(backend.kind) prompt")
+        ids: backend.tensor(ints: [2, 0], shape: [1, 2]), wordTable: word, positionTable: position,
+        firstPosition: 0)
+      expectClose(
+        try backend.floats(y), [100.5, 200.25, 1.125, 2.0625], atol: 0, "\(backend.kind) prompt")
       let step = try backend.tokenEmbeddings(
-        ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position, firstPosition: 1)
+        ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position,
+        firstPosition: 1)
       expectClose(try backend.floats(step), [10.125, 20.0625], atol: 0, "\(backend.kind) step")
       #expect(throws: PhotonError.self) {
         try backend.tokenEmbeddings(
-          ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position, firstPosition: 2)
+          ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position,
+          firstPosition: 2)
       }
-      let sum = try backend.add(backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
+      let sum = try backend.add(
+        backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
       expectClose(try backend.floats(sum), [1.5, 0, -1], atol: 0, "\(backend.kind) add")
-      let picked = try backend.selectPosition(backend.tensor([1, 2, 3, 4, 5, 6, 7, 8], shape: [2, 2, 2]), 1)
+      let picked = try backend.selectPosition(
+        backend.tensor([1, 2, 3, 4, 5, 6, 7, 8], shape: [2, 2, 2]), 1)
       #expect(picked.shape == [2, 1, 2])
-      expectClose(try backend.floats(picked), [3, 4, 7, 8], atol: 0, "\(backend.kind) selectPosition")
+      expectClose(
+        try backend.floats(picked), [3, 4, 7, 8], atol: 0, "\(backend.kind) selectPosition")
     }
   }
 
@@ -169,7 +190,10 @@ struct DecodingEquivalenceTests {
     }
     let b = random.floats(rows * vocab)
     func run(_ backend: any Backend) throws -> ([Float], [Float], [Int32]) {
-      let (xt, bt) = (try backend.tensor(x, shape: [1, rows, vocab]), try backend.tensor(b, shape: [1, rows, vocab]))
+      let (xt, bt) = (
+        try backend.tensor(x, shape: [1, rows, vocab]),
+        try backend.tensor(b, shape: [1, rows, vocab])
+      )
       let sum = try backend.add(xt, bt)
       let picked = try backend.selectPosition(xt, rows - 1)
       let ids = try backend.argmax(xt)
@@ -186,7 +210,11 @@ struct DecodingEquivalenceTests {
   @Test("argmax, hand-computed")
   func argmaxByHand() throws {
     for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
-      let x = try backend.tensor([0, 3, 1, 3, -1, -2, -0.5, -9, -Float.infinity, -Float.infinity, -Float.infinity, -Float.infinity], shape: [3, 4])
+      let x = try backend.tensor(
+        [
+          0, 3, 1, 3, -1, -2, -0.5, -9, -Float.infinity, -Float.infinity, -Float.infinity,
+          -Float.infinity,
+        ], shape: [3, 4])
       #expect(try backend.ints(backend.argmax(x)) == [1, 2, 0], "\(backend.kind)")
       #expect(throws: PhotonError.self) { try backend.argmax(backend.tensor([], shape: [2, 0])) }
     }
@@ -196,12 +224,16 @@ struct DecodingEquivalenceTests {
     for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
       let cache = try backend.zeros(shape: [1, 4, 2])
       let qkv = try backend.tensor([Float](repeating: 0, count: 12), shape: [1, 2, 6])
-      #expect(throws: PhotonError.self) { try backend.writeKeyValueCache(qkv, keyCache: cache, valueCache: cache, at: 3) }
       #expect(throws: PhotonError.self) {
-        try backend.cachedAttention(query: qkv, keyCache: cache, valueCache: cache, length: 5, mask: nil, heads: 1, scale: 1)
+        try backend.writeKeyValueCache(qkv, keyCache: cache, valueCache: cache, at: 3)
       }
       #expect(throws: PhotonError.self) {
-        try backend.cachedAttention(query: qkv, keyCache: cache, valueCache: cache, length: 1, mask: nil, heads: 1, scale: 1)
+        try backend.cachedAttention(
+          query: qkv, keyCache: cache, valueCache: cache, length: 5, mask: nil, heads: 1, scale: 1)
+      }
+      #expect(throws: PhotonError.self) {
+        try backend.cachedAttention(
+          query: qkv, keyCache: cache, valueCache: cache, length: 1, mask: nil, heads: 1, scale: 1)
       }
       #expect(throws: PhotonError.self) { try backend.selectPosition(qkv, 2) }
     }

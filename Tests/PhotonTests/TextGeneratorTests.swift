@@ -10,7 +10,8 @@ struct TextGeneratorTests {
   static let tinyGPT2 = Fixtures.url("tiny-models/tiny-gpt2")
 
   static func cases() throws -> [[String: Any]] {
-    let reference = try #require(try Fixtures.json("tiny-models/tiny-gpt2/reference.json") as? [String: Any])
+    let reference = try #require(
+      try Fixtures.json("tiny-models/tiny-gpt2/reference.json") as? [String: Any])
     return try #require(reference["cases"] as? [[String: Any]])
   }
 
@@ -36,23 +37,34 @@ struct TextGeneratorTests {
     let generator = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
     let options = GenerationOptions(maxNewTokens: 8)
     var streamed = ""
-    for try await piece in generator.stream(prompt: "the quick brown fox", options: options) { streamed += piece }
+    for try await piece in generator.stream(prompt: "the quick brown fox", options: options) {
+      streamed += piece
+    }
     #expect(streamed == (try generator.generate(prompt: "the quick brown fox", options: options)))
     #expect(!streamed.isEmpty)
   }
 
   @Test func seededSamplingIsReproducibleOnBothBackends() throws {
-    let options = GenerationOptions(maxNewTokens: 12, temperature: 1.0, topK: 40, topP: 0.95, seed: 1234)
-    let cpu = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(prompt: "Attention lets", options: options)
-    let gpu = try TextGenerator(model: Self.tinyGPT2, backend: .gpu).generateResult(prompt: "Attention lets", options: options)
+    let options = GenerationOptions(
+      maxNewTokens: 12, temperature: 1.0, topK: 40, topP: 0.95, seed: 1234)
+    let cpu = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
+      prompt: "Attention lets", options: options)
+    let gpu = try TextGenerator(model: Self.tinyGPT2, backend: .gpu).generateResult(
+      prompt: "Attention lets", options: options)
     #expect(cpu.tokenIds == gpu.tokenIds)
-    let again = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(prompt: "Attention lets", options: options)
+    let again = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
+      prompt: "Attention lets", options: options)
     #expect(again.tokenIds == cpu.tokenIds)
     // Sampling really samples: with top-k 1 it is greedy again, and another seed differs.
     let greedy = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
-    let topOne = try greedy.generateResult(prompt: "Attention lets", options: .init(maxNewTokens: 12, topK: 1, seed: 9))
-    #expect(topOne.tokenIds == (try greedy.generateResult(prompt: "Attention lets", options: .init(maxNewTokens: 12)).tokenIds))
-    let other = try greedy.generateResult(prompt: "Attention lets", options: .init(maxNewTokens: 12, temperature: 1.0, seed: 99))
+    let topOne = try greedy.generateResult(
+      prompt: "Attention lets", options: .init(maxNewTokens: 12, topK: 1, seed: 9))
+    #expect(
+      topOne.tokenIds
+        == (try greedy.generateResult(prompt: "Attention lets", options: .init(maxNewTokens: 12))
+          .tokenIds))
+    let other = try greedy.generateResult(
+      prompt: "Attention lets", options: .init(maxNewTokens: 12, temperature: 1.0, seed: 99))
     #expect(other.tokenIds != cpu.tokenIds)
   }
 
@@ -69,7 +81,8 @@ struct TextGeneratorTests {
       try generator.generate(prompt: long)
     } throws: { error in
       let e = error as? PhotonError
-      return e?.code == .invalidInput && e!.message.contains("\(ids.count)") && e!.message.contains("128")
+      return e?.code == .invalidInput && e!.message.contains("\(ids.count)")
+        && e!.message.contains("128")
     }
     // Sampling at a high temperature: eos (id 0) stops it, else the 128-position context does
     // ("Hello" is one token, so 300 new tokens are clamped to 128).
@@ -88,7 +101,8 @@ struct TextGeneratorTests {
   @Test func badOptionsAreTypedErrors() throws {
     let generator = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
     let bad: [GenerationOptions] = [
-      .init(temperature: -0.5), .init(topP: 0), .init(topP: 1.5), .init(topK: -1), .init(maxNewTokens: 0),
+      .init(temperature: -0.5), .init(topP: 0), .init(topP: 1.5), .init(topK: -1),
+      .init(maxNewTokens: 0),
       .init(temperature: .nan),
     ]
     for options in bad {
