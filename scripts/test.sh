@@ -17,15 +17,20 @@ echo "== OpenCL op suite at small shapes on Oclgrind (data races, out-of-bounds,
 # Oclgrind registers no ICD of its own: point the loader at it through a vendors file.
 # --uninitialized is left off: Debian's Oclgrind 21.10 aborts on LLVM 'freeze' instructions in it.
 # --no-parallel: Oclgrind crashes when several threads drive it at once.
+# Kernel diagnostics go to the log file; API errors to standard error, which is kept and searched.
+# The deliberately broken kernel build is tested in the PoCL run only (it is an API error here).
 echo /usr/lib/oclgrind/liboclgrind-rt-icd.so >.build/oclgrind.icd
 log=.build/oclgrind.log
+output=.build/oclgrind-run.txt
 rm -f "$log"
 OCL_ICD_VENDORS="$PWD/.build/oclgrind.icd" PHOTON_DEVICE=Oclgrind PHOTON_TEST_SMALL=1 \
   OCLGRIND_DATA_RACES=1 OCLGRIND_CHECK_API=1 OCLGRIND_LOG="$log" \
-  swift test --skip-build --no-parallel --filter PhotonOpenCLTests
-if [ -s "$log" ]; then
+  swift test --skip-build --no-parallel --filter PhotonOpenCLTests --skip kernelBuildFailureCarriesTheBuildLog \
+  2>&1 | tee "$output"
+if [ -s "$log" ] || grep -q "Oclgrind - " "$output"; then
   echo "Oclgrind reported problems:" >&2
-  head -n 80 "$log" >&2
+  [ -s "$log" ] && head -n 80 "$log" >&2
+  grep -A6 "Oclgrind - " "$output" | head -n 80 >&2
   exit 1
 fi
 echo "Oclgrind: no reports"
