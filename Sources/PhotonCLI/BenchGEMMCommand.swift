@@ -23,7 +23,8 @@ struct BenchGEMMCommand: ParsableCommand {
     help: "Several shapes at once, as MxNxK[,MxNxK…]; replaces --m/--n/--k.")
   var shapes: String?
   @Option(
-    help: "A GEMM variant (\(OpenCLBackend.GEMMVariant.allCases.map(\.rawValue).joined(separator: "|"))) or all."
+    help:
+      "A GEMM variant (\(OpenCLBackend.GEMMVariant.allCases.map(\.rawValue).joined(separator: "|"))) or all."
   )
   var variant = "all"
   @Option(help: "Timed runs per variant and shape.") var iterations = 10
@@ -55,7 +56,9 @@ struct BenchGEMMCommand: ParsableCommand {
       throw ValidationError("--iterations must be > 0 and --warmup ≥ 0")
     }
     if variant != "all" && OpenCLBackend.GEMMVariant(rawValue: variant) == nil {
-      throw ValidationError("--variant \(variant) is not one of \(OpenCLBackend.GEMMVariant.allCases.map(\.rawValue)) or all")
+      throw ValidationError(
+        "--variant \(variant) is not one of \(OpenCLBackend.GEMMVariant.allCases.map(\.rawValue)) or all"
+      )
     }
     _ = try parsedShapes()
   }
@@ -113,8 +116,10 @@ struct BenchGEMMCommand: ParsableCommand {
           print(
             variant.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
               + String(
-                format: " M=%-5d N=%-5d K=%-5d  median %9.3f ms  p90 %9.3f ms  %7.1f GFLOP/s (p90 %6.1f)  cpu %8.3f ms/run",
-                shape.m, shape.n, shape.k, median, p90, result.medianGFLOPS, result.p90GFLOPS, cpuMs))
+                format:
+                  " M=%-5d N=%-5d K=%-5d  median %9.3f ms  p90 %9.3f ms  %7.1f GFLOP/s (p90 %6.1f)  cpu %8.3f ms/run",
+                shape.m, shape.n, shape.k, median, p90, result.medianGFLOPS, result.p90GFLOPS, cpuMs
+              ))
         }
       }
     }
@@ -123,7 +128,9 @@ struct BenchGEMMCommand: ParsableCommand {
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       print(String(decoding: try encoder.encode(results), as: UTF8.self))
     } else {
-      print("device: \(deviceName); \(iterations) runs after \(warmup) warm-up, bias fused, identity activation")
+      print(
+        "device: \(deviceName); \(iterations) runs after \(warmup) warm-up, bias fused, identity activation"
+      )
     }
   }
 }

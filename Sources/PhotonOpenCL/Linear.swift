@@ -29,7 +29,8 @@ extension OpenCLBackend {
       return LinearWeight(
         outFeatures: n, inFeatures: k, storage: try tensor(packed, shape: [panels, k, p]))
     }
-    let np = (n + Self.packedColumnMultiple - 1) / Self.packedColumnMultiple * Self.packedColumnMultiple
+    let np =
+      (n + Self.packedColumnMultiple - 1) / Self.packedColumnMultiple * Self.packedColumnMultiple
     var packed = [Float](repeating: 0, count: k * np)
     for row in 0..<n {
       for column in 0..<k { packed[column * np + row] = values[row * k + column] }
@@ -48,40 +49,56 @@ extension OpenCLBackend {
     guard (gemmVariant == .panelRows) == (panelWidth != nil) else {
       throw PhotonError(
         .invalidArgument,
-        "linear weight \(weight.storage.shape) is not packed for GEMM variant \(gemmVariant.rawValue); pack it with linearWeight of this backend")
+        "linear weight \(weight.storage.shape) is not packed for GEMM variant \(gemmVariant.rawValue); pack it with linearWeight of this backend"
+      )
     }
     let np = panelWidth.map { weight.storage.shape[0] * $0 } ?? weight.storage.shape[1]
     let y = try allocate(shape, for: "linear output \(shape)")
     guard m > 0, n > 0 else { return y }
-    let (xb, wb, yb) = (try x.deviceBuffer(of: self), try weight.storage.deviceBuffer(of: self), try y.deviceBuffer(of: self))
+    let (xb, wb, yb) = (
+      try x.deviceBuffer(of: self), try weight.storage.deviceBuffer(of: self),
+      try y.deviceBuffer(of: self)
+    )
     let bb = try bias?.deviceBuffer(of: self)
     let act = activation.kernelCode
     let arguments: [KernelArgument] = [
-      .buffer(xb), .buffer(wb), .buffer(bb), .buffer(yb), .int(m), .int(n), .int(k), .int(np), .int(act),
+      .buffer(xb), .buffer(wb), .buffer(bb), .buffer(yb), .int(m), .int(n), .int(k), .int(np),
+      .int(act),
     ]
     switch gemmVariant {
     case .packedRows:
-      try kernel("gemm_packed_rows_x32", in: KernelSource.gemm, file: "gemm.cl", defines: "-DGEMM_ROWS=\(Self.gemmRows)")
-        .launch(
-          on: device, arguments, global: [np / 32, (m + Self.gemmRows - 1) / Self.gemmRows],
-          local: [1, 16])
+      try kernel(
+        "gemm_packed_rows_x32", in: KernelSource.gemm, file: "gemm.cl",
+        defines: "-DGEMM_ROWS=\(Self.gemmRows)"
+      )
+      .launch(
+        on: device, arguments, global: [np / 32, (m + Self.gemmRows - 1) / Self.gemmRows],
+        local: [1, 16])
     case .panelRows:
       let p = panelWidth ?? 32
-      let tuning = GEMMPanelTuning.choose(m: m, n: n, k: k, panelVectors: p / 16, device: device.info)
+      let tuning = GEMMPanelTuning.choose(
+        m: m, n: n, k: k, panelVectors: p / 16, device: device.info)
       try kernel("gemm_panel_rows", in: KernelSource.gemm, file: "gemm.cl", defines: tuning.defines)
         .launch(
           on: device, arguments, global: [np / p, (m + tuning.rows - 1) / tuning.rows],
           local: tuning.local)
     case .tiledLocal:
-      try kernel("gemm_tiled_local", in: KernelSource.gemm, file: "gemm.cl", defines: "-DGEMM_ROWS=\(Self.gemmRows)")
-        .launch(on: device, arguments, global: [(n + 31) / 32 * 8, (m + 31) / 32 * 8], local: [8, 8])
+      try kernel(
+        "gemm_tiled_local", in: KernelSource.gemm, file: "gemm.cl",
+        defines: "-DGEMM_ROWS=\(Self.gemmRows)"
+      )
+      .launch(
+        on: device, arguments, global: [(n + 31) / 32 * 8, (m + 31) / 32 * 8], local: [8, 8])
     case .clblast:
       try clblastGEMM(x: xb, wt: wb, y: yb, m: m, n: n, k: k, np: np)
       if bias != nil || activation != .identity {
-        try kernel("bias_activation", in: KernelSource.gemm, file: "gemm.cl", defines: "-DGEMM_ROWS=\(Self.gemmRows)")
-          .launch(
-            on: device, [.buffer(yb), .buffer(bb), .int(m), .int(n), .int(act)],
-            global: [n, m], local: [8, 8])
+        try kernel(
+          "bias_activation", in: KernelSource.gemm, file: "gemm.cl",
+          defines: "-DGEMM_ROWS=\(Self.gemmRows)"
+        )
+        .launch(
+          on: device, [.buffer(yb), .buffer(bb), .int(m), .int(n), .int(act)],
+          global: [n, m], local: [8, 8])
       }
     }
     return y
@@ -93,16 +110,16 @@ extension OpenCLBackend {
   ) throws {
     try ProgramCompiler.buildLock.withLock {
       try device.lock.withLock {
-      device.countersStorage.kernelLaunches += 1
-      var queue: cl_command_queue? = device.queue
-      let status = CLBlastSgemm(
-        CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1,
-        x.mem, 0, k, wt.mem, 0, np, 0, y.mem, 0, n, &queue, nil)
-      guard status == CLBlastSuccess else {
-        throw PhotonError(
-          .openCL, "CLBlastSgemm failed with status \(status.rawValue) for M=\(m) N=\(n) K=\(k)",
-          cause: OpenCLFailure(call: "CLBlastSgemm", status: status.rawValue))
-      }
+        device.countersStorage.kernelLaunches += 1
+        var queue: cl_command_queue? = device.queue
+        let status = CLBlastSgemm(
+          CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, m, n, k, 1,
+          x.mem, 0, k, wt.mem, 0, np, 0, y.mem, 0, n, &queue, nil)
+        guard status == CLBlastSuccess else {
+          throw PhotonError(
+            .openCL, "CLBlastSgemm failed with status \(status.rawValue) for M=\(m) N=\(n) K=\(k)",
+            cause: OpenCLFailure(call: "CLBlastSgemm", status: status.rawValue))
+        }
       }
     }
   }
@@ -111,13 +128,16 @@ extension OpenCLBackend {
   public func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor {
     let (batch, m, n, k) = try ShapeCheck.batchedMatmul(a, b, transposeB: transposeB)
     let c = try allocate([batch, m, n], for: "batchedMatmul output")
-    try kernel("batched_matmul", in: KernelSource.gemm, file: "gemm.cl", defines: "-DGEMM_ROWS=\(Self.gemmRows)")
-      .launch(
-        on: device,
-        [
-          .buffer(try a.deviceBuffer(of: self)), .buffer(try b.deviceBuffer(of: self)),
-          .buffer(try c.deviceBuffer(of: self)), .int(m), .int(n), .int(k), .int(transposeB ? 1 : 0),
-        ], global: [n, m, batch], local: [8, 8, 1])
+    try kernel(
+      "batched_matmul", in: KernelSource.gemm, file: "gemm.cl",
+      defines: "-DGEMM_ROWS=\(Self.gemmRows)"
+    )
+    .launch(
+      on: device,
+      [
+        .buffer(try a.deviceBuffer(of: self)), .buffer(try b.deviceBuffer(of: self)),
+        .buffer(try c.deviceBuffer(of: self)), .int(m), .int(n), .int(k), .int(transposeB ? 1 : 0),
+      ], global: [n, m, batch], local: [8, 8, 1])
     return c
   }
 }
@@ -139,8 +159,15 @@ struct GEMMPanelTuning: Equatable {
   var defines: String { "-DGEMM_ROWS=\(rows) -DGEMM_PANEL_VECS=\(vecs) -DGEMM_K_UNROLL=\(unroll)" }
 
   /// Whether the device's float16 is one register (AVX-512: 32 of them) rather than two (AVX2:
-  /// 16 registers). PoCL names its CPU device after the LLVM target (`pthread-skylake-avx512-…`).
-  static func hasWideVectors(_ device: DeviceInfo) -> Bool { device.name.contains("avx512") }
+  /// 16 registers). PoCL names its CPU device after the LLVM target (`pthread-skylake-avx512-…`,
+  /// `pthread-haswell-…`); unknown names get the narrow panel, which measured as fast on Zen 4.
+  static func hasWideVectors(_ device: DeviceInfo) -> Bool {
+    let wide = [
+      "avx512", "znver4", "znver5", "icelake", "tigerlake", "cascadelake", "cooperlake",
+      "sapphirerapids", "graniterapids", "emeraldrapids", "cannonlake", "rocketlake",
+    ]
+    return wide.contains { device.name.contains($0) }
+  }
 
   /// Panel width in float16 vectors, fixed at load for the device. Measured on PoCL (Zen 4, 2 cores,
   /// ≈ 205–220 GFLOP/s per CPU-second·2 for every block below at 4096×1536×384): 6×32 and 6×16 tie
@@ -156,7 +183,9 @@ struct GEMMPanelTuning: Equatable {
   /// Candidates keep rows·vecs float16 accumulators within the register file (see panelVectors).
   /// Work-group 1×1: on PoCL every shape measured alike (1×1, 4×4, 16×1, 1×16 within noise), and one
   /// local size means one compile per defines.
-  static func choose(m: Int, n: Int, k: Int, panelVectors: Int, device: DeviceInfo) -> GEMMPanelTuning {
+  static func choose(m: Int, n: Int, k: Int, panelVectors: Int, device: DeviceInfo)
+    -> GEMMPanelTuning
+  {
     let candidates = panelVectors >= 2 ? [8, 6, 4] : [6, 4, 3]
     let rows = candidates.min { a, b in
       let (wasteA, wasteB) = ((m + a - 1) / a * a - m, (m + b - 1) / b * b - m)

@@ -55,7 +55,8 @@ struct LinearEquivalenceTests {
     let w = random.floats(40 * 24)
     func run(_ backend: any Backend) throws -> [Float] {
       let y = try backend.linear(
-        backend.tensor(x, shape: [2, 5, 24]), backend.linearWeight(w, outFeatures: 40, inFeatures: 24),
+        backend.tensor(x, shape: [2, 5, 24]),
+        backend.linearWeight(w, outFeatures: 40, inFeatures: 24),
         bias: nil, activation: .identity)
       #expect(y.shape == [2, 5, 40])
       return try backend.floats(y)
@@ -81,7 +82,8 @@ struct LinearEquivalenceTests {
         try backend.floats(backend.linear(one, unit, bias: nil, activation: .gelu)), [0.841344746],
         atol: 2e-6, "\(backend.kind) gelu")
       expectClose(
-        try backend.floats(backend.linear(one, unit, bias: nil, activation: .geluTanh)), [0.841191990],
+        try backend.floats(backend.linear(one, unit, bias: nil, activation: .geluTanh)),
+        [0.841191990],
         atol: 2e-6, "\(backend.kind) gelu_tanh")
       expectClose(
         try backend.floats(backend.linear(one, unit, bias: minusTwo, activation: .relu)), [0],
@@ -98,7 +100,8 @@ struct LinearEquivalenceTests {
       func run(_ backend: any Backend) throws -> [Float] {
         try backend.floats(
           backend.linear(
-            backend.tensor(x, shape: [7, 1]), backend.linearWeight([1], outFeatures: 1, inFeatures: 1),
+            backend.tensor(x, shape: [7, 1]),
+            backend.linearWeight([1], outFeatures: 1, inFeatures: 1),
             bias: nil, activation: activation))
       }
       let cpu = try run(TestBackends.cpu)
@@ -119,9 +122,12 @@ struct LinearEquivalenceTests {
           try backend.floats(
             backend.batchedMatmul(
               backend.tensor(a, shape: [batch, m, k]),
-              backend.tensor(b, shape: transposeB ? [batch, n, k] : [batch, k, n]), transposeB: transposeB))
+              backend.tensor(b, shape: transposeB ? [batch, n, k] : [batch, k, n]),
+              transposeB: transposeB))
         }
-        expectClose(try run(gpu), try run(TestBackends.cpu), atol: 1e-5, "\(batch)×\(m)×\(k)×\(n) T=\(transposeB)")
+        expectClose(
+          try run(gpu), try run(TestBackends.cpu), atol: 1e-5,
+          "\(batch)×\(m)×\(k)×\(n) T=\(transposeB)")
       }
     }
     // Hand-computed: [[1, 2]]·[[3], [4]] = [[11]]
