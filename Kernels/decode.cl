@@ -1,7 +1,7 @@
 // decode.cl — the ops text generation adds: element-wise add and zero fill, GPT-2's embedding
 // gather (no norm), the KV-cache write, attention of new queries over a device-resident KV cache,
-// picking one position's row, and argmax over the vocabulary (greedy decoding reads back 4 bytes
-// per row instead of V floats).
+// picking one position's row, argmax over the vocabulary (greedy decoding reads back 4 bytes
+// per row instead of V floats), and T5's RMS layer norm.
 //
 // Layouts: row-major; B batch, T new tokens, S cache capacity (maximum length), C = NH·HEAD_DIM
 // channels. A KV cache is [B, S, C]; rows start..start+T−1 of each sequence are written per step.
@@ -142,4 +142,19 @@ void argmax_rows(__global const float* x, __global int* ids, const int V) {
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (lid == 0) ids[get_group_id(1)] = min(best_index[0], V - 1);
+}
+
+// y = x / sqrt(mean(x²) + eps) · weight: T5LayerNorm (no mean subtracted, no bias).
+// x, y: [rows, C]; weight: [C]. One work-group of ROW_WG items per row.
+// global: (ROW_WG, rows), local: (ROW_WG, 1)
+__kernel __attribute__((reqd_work_group_size(ROW_WG, 1, 1)))
+void rms_norm(__global const float* x, __global const float* weight, __global float* y,
+              const int C, const float eps) {
+  __local float scratch[ROW_WG];
+  const int lid = get_local_id(0);
+  const size_t base = (size_t)get_group_id(1) * C;
+  float squares = 0.0f;
+  for (int j = lid; j < C; j += ROW_WG) squares += x[base + j] * x[base + j];
+  const float inverse = rsqrt(group_sum(squares, scratch, ROW_WG) / C + eps);
+  for (int j = lid; j < C; j += ROW_WG) y[base + j] = x[base + j] * inverse * weight[j];
 }

@@ -113,4 +113,19 @@ extension CPUBackend {
     }
     return Tensor(shape: Array(x.shape.dropLast()), dtype: .int32, storage: HostStorage(ints: ids))
   }
+
+  // x, y: [..., C]; weight: [C]. T5LayerNorm: the mean of squares in Double, no centring.
+  public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
+    try ShapeCheck.rmsNorm(x, weight: weight)
+    var values = try x.hostFloats()
+    let g = try weight.hostFloats()
+    let c = x.lastDimension
+    for row in 0..<x.rows {
+      var squares = 0.0
+      for j in 0..<c { squares += Double(values[row * c + j]) * Double(values[row * c + j]) }
+      let inverse = 1 / (squares / Double(c) + Double(eps)).squareRoot()
+      for j in 0..<c { values[row * c + j] = Float(Double(values[row * c + j]) * inverse) * g[j] }
+    }
+    return .host(values, shape: x.shape)
+  }
 }

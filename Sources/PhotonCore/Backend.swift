@@ -102,6 +102,9 @@ public protocol Backend: AnyObject, Sendable {
   /// Index of the largest value along the last axis (the first one on ties, as `torch.argmax`).
   /// x: `[..., V]` → int32 `[...]`; greedy decoding reads back 4 bytes per row.
   func argmax(_ x: Tensor) throws -> Tensor
+  /// T5's layer norm: `x / √(mean(x²) + eps) · weight` over the last axis (no mean subtracted,
+  /// no bias). x, y: `[..., C]`; weight: `[C]`.
+  func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor
 }
 
 extension Backend {

@@ -101,4 +101,13 @@ extension ShapeCheck {
     try float(x, "x", op: "argmax")
     try require(x.rank >= 1 && x.lastDimension > 0, "argmax: x \(x.shape) has an empty last axis")
   }
+
+  /// x `[..., C]` with C > 0, weight `[C]`.
+  package static func rmsNorm(_ x: Tensor, weight: Tensor) throws {
+    try float(x, "x", op: "rmsNorm")
+    try float(weight, "weight", op: "rmsNorm")
+    try require(x.rank >= 1 && x.lastDimension > 0, "rmsNorm: x \(x.shape) has no channels")
+    try require(
+      weight.shape == [x.lastDimension], "rmsNorm: weight \(weight.shape) vs [\(x.lastDimension)]")
+  }
 }

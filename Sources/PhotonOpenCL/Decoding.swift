@@ -117,4 +117,17 @@ extension OpenCLBackend {
       global: [Self.argmaxGroup, x.rows], local: [Self.argmaxGroup, 1])
     return y
   }
+
+  // x, y: [..., C]; weight: [C]
+  public func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor {
+    try ShapeCheck.rmsNorm(x, weight: weight)
+    let y = try allocate(x.shape, for: "rmsNorm output \(x.shape)")
+    try decodeKernel("rms_norm", defines: "-DROW_WG=\(Self.argmaxGroup)").launch(
+      on: device,
+      [
+        .buffer(try x.deviceBuffer(of: self)), .buffer(try weight.deviceBuffer(of: self)),
+        .buffer(try y.deviceBuffer(of: self)), .int(x.lastDimension), .float(eps),
+      ], global: [Self.argmaxGroup, x.rows], local: [Self.argmaxGroup, 1])
+    return y
+  }
 }

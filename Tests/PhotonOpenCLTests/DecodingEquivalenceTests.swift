@@ -238,4 +238,37 @@ struct DecodingEquivalenceTests {
       #expect(throws: PhotonError.self) { try backend.selectPosition(qkv, 2) }
     }
   }
+
+  @Test(arguments: [
+    RowShape(rows: 1, channels: 1), RowShape(rows: 7, channels: 33),
+    RowShape(rows: 5, channels: 512),
+  ])
+  func rmsNormRows(shape: RowShape) throws {
+    let gpu = try TestBackends.gpu()
+    var random = SeededGenerator(seed: UInt64(shape.rows * 17 + shape.channels))
+    let x = random.floats(shape.rows * shape.channels, in: -4...4)
+    let g = random.floats(shape.channels, in: 0.5...1.5)
+    func run(_ backend: any Backend) throws -> [Float] {
+      try backend.floats(
+        backend.rmsNorm(
+          backend.tensor(x, shape: [shape.rows, shape.channels]),
+          weight: backend.tensor(g, shape: [shape.channels]), eps: 1e-6))
+    }
+    expectClose(
+      try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5, shape.testDescription)
+  }
+
+  @Test("RMS norm, hand-computed")
+  func rmsNormByHand() throws {
+    for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
+      // mean of squares of [3, 4] is 12.5: [3, 4]/√12.5 · [1, 2] = [0.8485281, 2.2627417]
+      let y = try backend.rmsNorm(
+        backend.tensor([3, 4], shape: [1, 2]), weight: backend.tensor([1, 2], shape: [2]), eps: 0)
+      expectClose(try backend.floats(y), [0.8485281, 2.2627417], atol: 1e-6, "\(backend.kind)")
+      #expect(throws: PhotonError.self) {
+        try backend.rmsNorm(
+          backend.tensor([3, 4], shape: [1, 2]), weight: backend.tensor([1], shape: [1]), eps: 0)
+      }
+    }
+  }
 }
