@@ -34,7 +34,14 @@ extension OpenCLBackend {
     ]
     let defines =
       "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(Self.attentionRowwiseGroup) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock)"
-    switch attentionVariant {
+    var variant = attentionVariant
+    if variant == .keysVectorized && s.headSize % 16 != 0 { variant = .rowwise }  // its precondition
+    switch variant {
+    case .keysVectorized:
+      try kernel("attention_keys_x16", in: KernelSource.attention, file: "attention.cl", defines: defines)
+        .launch(
+          on: device, arguments, global: [s.queryLength, heads, s.batch],
+          local: [Self.attentionRowwiseGroup, 1, 1])
     case .rowwise:
       try kernel("attention_rowwise", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(

@@ -29,6 +29,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     case rowwise
     /// `attention_tiled`: keys and values staged in local memory per work-group.
     case tiled
+    /// `attention_keys_x16`: 16 keys at a time as float16 vectors from a transposed local copy
+    /// (CPU-like devices; needs a head size that is a multiple of 16, else runs `rowwise`).
+    case keysVectorized = "keys-x16"
   }
 
   public struct Options: Sendable {
@@ -74,7 +77,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
       ?? (device.info.isGPU ? .tiledLocal : .panelRows)
     self.attentionVariant = try options.attention
       ?? Self.parse(environment["PHOTON_ATTENTION"], as: AttentionVariant.self, variable: "PHOTON_ATTENTION")
-      ?? (device.info.isGPU ? .tiled : .rowwise)
+      ?? (device.info.isGPU ? .tiled : .keysVectorized)
   }
 
   static func parse<V: RawRepresentable & CaseIterable>(
