@@ -3,6 +3,11 @@ import PhotonKernels
 
 extension OpenCLBackend {
   static let attentionRowwiseGroup = 16
+  /// Queries per work-group in `attention_keys_x16` (they share one transposed key chunk).
+  /// Measured on PoCL (AVX-512, MiniLM 32×128): 16 queries × 64-key chunks beat 8, 32 and 64
+  /// queries and 32–256 keys; larger groups keep more per-item state alive across the barriers.
+  static let attentionKeysGroup = 16
+  static let attentionKeyChunk = 64
   static let attentionQueryBlock = 16
   static let attentionKeyBlock = 32
 
@@ -32,16 +37,16 @@ extension OpenCLBackend {
       .int(qStride), .int(kvStride), .int(qOffset), .int(kOffset), .int(vOffset), .float(scale),
       .int(causal ? 1 : 0),
     ]
-    let defines =
-      "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(Self.attentionRowwiseGroup) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock)"
     var variant = attentionVariant
     if variant == .keysVectorized && s.headSize % 16 != 0 { variant = .rowwise }  // its precondition
+    let defines =
+      "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(variant == .keysVectorized ? Self.attentionKeysGroup : Self.attentionRowwiseGroup) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock) -DATT_KCHUNK=\(Self.attentionKeyChunk)"
     switch variant {
     case .keysVectorized:
       try kernel("attention_keys_x16", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(
           on: device, arguments, global: [s.queryLength, heads, s.batch],
-          local: [Self.attentionRowwiseGroup, 1, 1])
+          local: [Self.attentionKeysGroup, 1, 1])
     case .rowwise:
       try kernel("attention_rowwise", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(
