@@ -32,6 +32,7 @@ let package = Package(
         .embedInCode("attention.cl"),
         .embedInCode("elementwise.cl"),
         .embedInCode("decode.cl"),
+        .embedInCode("t5.cl"),
       ]),
 
     .target(name: "PhotonCore"),

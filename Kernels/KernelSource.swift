@@ -8,6 +8,7 @@ public enum KernelSource {
   public static let attention = text(PackageResources.attention_cl)
   public static let elementwise = text(PackageResources.elementwise_cl)
   public static let decode = text(PackageResources.decode_cl)
+  public static let t5 = text(PackageResources.t5_cl)
 
   private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

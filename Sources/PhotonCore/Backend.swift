@@ -105,6 +105,28 @@ public protocol Backend: AnyObject, Sendable {
   /// T5's layer norm: `x / √(mean(x²) + eps) · weight` over the last axis (no mean subtracted,
   /// no bias). x, y: `[..., C]`; weight: `[C]`.
   func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor
+
+  // MARK: T5 (ops in T5Ops.swift of each backend, kernels in t5.cl)
+
+  /// Rows of `table` by id, nothing added: `y[b, t] = table[ids[b, t]]` (T5's `shared` embedding,
+  /// which has no positions). ids: `[B, T]` int32; table: `[rows, C]`; returns `[B, T, C]`.
+  func gather(_ table: Tensor, ids: Tensor) throws -> Tensor
+  /// `a · b`, element-wise (the gated FFN of flan-t5: `gelu_new(wi_0·x) · (wi_1·x)`).
+  /// a, b, y: same shape.
+  func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor
+  /// T5's self-attention: `softmax(Q·Kᵀ·scale + positionBias + mask)·V` per head, for `Tq` queries
+  /// that are the last `Tq` of `length` positions (query `i` sits at `length − Tq + i`), over the
+  /// first `length` rows of `keys` and `values` (a KV cache, or the keys themselves with
+  /// `S = length`). T5 uses `scale` 1: its attention has no 1/√d.
+  /// query: `[B, Tq, C]`, or a packed QKV `[B, Tq, 3C]` whose first C columns are read;
+  /// keys, values: `[B, S, C]`; positionBias: `[NH, P, P′]` with `P, P′ ≥ length`, indexed by the
+  /// query's position and the key's (`bias[h, length − Tq + i, j]`), shared by the batch;
+  /// mask: `[B, S]` int32 (first `length` columns read) or nil; `causal` hides keys `j` after the
+  /// query's position (left out, weight exactly 0). Returns `[B, Tq, C]`.
+  func biasedAttention(
+    query: Tensor, keys: Tensor, values: Tensor, length: Int, positionBias: Tensor, mask: Tensor?,
+    causal: Bool, heads: Int, scale: Float
+  ) throws -> Tensor
 }
 
 extension Backend {
