@@ -1,0 +1,282 @@
+import Foundation
+import PhotonCore
+import PhotonLoading
+import PhotonModels
+import PhotonOpenCL
+import PhotonTestSupport
+import Testing
+
+/// tiny-t5 (T5ForConditionalGeneration) against transformers, on both backends: encoder states,
+/// teacher-forced logits, every greedy step's logits through the decoder's KV cache, the padded
+/// batch, the cache path against a full recompute, and the GPU against the CPU step by step.
+///
+/// Tolerances: tiny-t5's projection weights were multiplied by 3 (so that greedy decoding depends
+/// on the input), which amplifies fp32 rounding. Hugging Face's own numbers show the floor: its
+/// padded and unpadded encoder states of case 0 differ by 1e-5, and so do its step-0 logits and
+/// the first row of its teacher-forced logits (the same computation at other shapes). Any other
+/// fp32 summation order lands about that far away, so states are held to 3e-5, logits to 5e-5
+/// (teacher-forced) and 1e-4 (greedy steps, as the issue asks), GPU vs CPU to 1e-4; the KV cache
+/// vs a recompute on the same backend stays at 1e-5. The printed max-abs figures are the record.
+@Suite("T5: Photon vs transformers, KV cache vs recompute, .gpu vs .cpu")
+struct T5Tests {
+  static let folderURL = Fixtures.url("tiny-models/tiny-t5")
+
+  static func model(_ backend: any Backend) throws -> T5ForConditionalGeneration {
+    try ModelRegistry.text2textModel(folder: ModelFolder(url: folderURL), backend: backend)
+  }
+
+  /// Greedy decoding through the cache from the start token: one token per step, rows that
+  /// produced eos continue with the pad token (as HF's generate does for a batch). Returns
+  /// the ids `[B][1 + steps]` (start token first) and each step's logits `[B·V]`.
+  static func greedy(
+    _ model: T5ForConditionalGeneration, _ batch: EncoderBatch, steps: Int
+  ) throws -> ([[Int32]], [[Float]]) {
+    let backend = model.backend
+    let cache = try model.makeCache(encoded: model.encode(batch), capacity: steps)
+    let start = Int32(model.config.decoderStartTokenID)
+    let (eos, pad) = (Int32(model.config.eosTokenID ?? 1), Int32(model.config.padTokenID ?? 0))
+    var rows = [[Int32]](repeating: [start], count: batch.batchSize)
+    var stepLogits: [[Float]] = []
+    for _ in 0..<steps {
+      let logits = try model.nextTokenLogits(ids: rows.map { $0.last! }, cache: cache)
+      stepLogits.append(try backend.floats(logits))
+      let next = try backend.ints(backend.argmax(logits))
+      for r in rows.indices {
+        let done =
+          rows[r].count > 1 && (rows[r].last == eos || rows[r].last == pad && rows[r].dropFirst().contains(eos))
+        rows[r].append(done ? pad : next[r])
+      }
+    }
+    return (rows, stepLogits)
+  }
+
+  @Test func encoderStatesMatchTransformers() throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      for (index, testCase) in reference.cases.enumerated() {
+        let encoded = try model.encode(singleBatch(testCase))
+        let diff = expectClose(
+          try backend.floats(encoded.lastHiddenState),
+          flatFloats(testCase["encoder_last_hidden_state"]), atol: 3e-5,
+          "\(backend.kind) case \(index) encoder states")
+        print("tiny-t5 \(backend.kind) case \(index): encoder max abs diff \(diff)")
+      }
+      // T5EncoderModel alone, from the same folder.
+      let encoderOnly = try ModelRegistry.t5Encoder(
+        folder: ModelFolder(url: Self.folderURL), backend: backend)
+      let first = try #require(reference.cases.first)
+      expectClose(
+        try backend.floats(encoderOnly.forward(singleBatch(first)).lastHiddenState),
+        flatFloats(first["encoder_last_hidden_state"]), atol: 3e-5,
+        "\(backend.kind) T5EncoderModel")
+    }
+  }
+
+  @Test func teacherForcedLogitsMatchTransformers() throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      for (index, testCase) in reference.cases.enumerated() {
+        let decoderIds = int32s(testCase["decoder_input_ids"])
+        let logits = try model.logits(singleBatch(testCase), decoderIds: decoderIds)
+        #expect(logits.shape == [1, decoderIds.count, model.config.vocabSize])
+        let diff = expectClose(
+          try backend.floats(logits), flatFloats(testCase["logits"]), atol: 5e-5,
+          "\(backend.kind) case \(index) logits")
+        print("tiny-t5 \(backend.kind) case \(index): teacher-forced logits max abs diff \(diff)")
+      }
+    }
+  }
+
+  @Test func greedyTenMatchesTransformersStepByStep() throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    var perBackend: [BackendKind: [[[Float]]]] = [:]
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      for (index, testCase) in reference.cases.enumerated() {
+        let expected = int32s(testCase["greedy_10"])
+        let referenceSteps = (testCase["greedy_10_step_logits"] as? [Any] ?? []).map(flatFloats)
+        let (rows, steps) = try Self.greedy(model, singleBatch(testCase), steps: 10)
+        #expect(rows[0] == expected, "\(backend.kind) case \(index) greedy ids")
+        var worst: Float = 0
+        for (step, logits) in steps.enumerated() {
+          worst = max(
+            worst,
+            expectClose(
+              logits, referenceSteps[step], atol: 1e-4, "\(backend.kind) case \(index) step \(step)"
+            ))
+        }
+        print("tiny-t5 \(backend.kind) case \(index): greedy step logits max abs diff \(worst)")
+        perBackend[backend.kind, default: []].append(steps)
+      }
+    }
+    if let cpu = perBackend[.cpu], let gpu = perBackend[.gpu] {
+      var worst: Float = 0
+      for (index, (c, g)) in zip(cpu, gpu).enumerated() {
+        for step in c.indices {
+          worst = max(
+            worst, expectClose(g[step], c[step], atol: 1e-4, "case \(index) step \(step): gpu vs cpu"))
+        }
+      }
+      print("tiny-t5 greedy step logits gpu vs cpu max abs diff \(worst)")
+    }
+  }
+
+  /// The padded batch: encoder states on real tokens, and its greedy_10 ids row by row.
+  @Test func paddedBatchMatchesTransformers() throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    let padded = try #require(reference.paddedBatch)
+    let batch = try paddedBatch(padded)
+    let expected = (padded["greedy_10"] as? [Any] ?? []).map(int32s)
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      let states = try backend.floats(model.encode(batch).lastHiddenState)
+      let c = model.config.dModel
+      let diff = expectClose(
+        unpaddedRows(states, mask: batch.attentionMask, width: c),
+        unpaddedRows(
+          flatFloats(padded["encoder_last_hidden_state"]), mask: batch.attentionMask, width: c),
+        atol: 3e-5, "\(backend.kind) padded encoder states")
+      print("tiny-t5 \(backend.kind) padded batch: encoder max abs diff \(diff)")
+      let (rows, _) = try Self.greedy(model, batch, steps: 10)
+      #expect(rows == expected, "\(backend.kind) padded batch greedy ids")
+    }
+  }
+
+  /// The KV-cache path equals recomputing the whole decoder sequence at every step, and the
+  /// GPU's teacher-forced logits equal the CPU's.
+  @Test func cacheEqualsFullRecompute() throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    var teacherForced: [BackendKind: [Float]] = [:]
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      let testCase = try #require(reference.cases.last)
+      let batch = try singleBatch(testCase)
+      let (rows, steps) = try Self.greedy(model, batch, steps: 6)
+      let vocab = model.config.vocabSize
+      for step in steps.indices {
+        let sequence = Array(rows[0].prefix(step + 1))
+        let full = try backend.floats(model.logits(batch, decoderIds: sequence))
+        expectClose(
+          steps[step], Array(full[(step * vocab)...]), atol: 1e-5,
+          "\(backend.kind) step \(step): cache vs recompute")
+      }
+      teacherForced[backend.kind] = try backend.floats(
+        model.logits(batch, decoderIds: int32s(testCase["decoder_input_ids"])))
+    }
+    if let cpu = teacherForced[.cpu], let gpu = teacherForced[.gpu] {
+      let diff = expectClose(gpu, cpu, atol: 1e-4, "teacher-forced logits: gpu vs cpu")
+      print("tiny-t5 teacher-forced logits gpu vs cpu max abs diff \(diff)")
+    }
+  }
+
+  /// Decode steps reuse pooled buffers: after the first step, no new device allocations.
+  @Test func decodeStepsAllocateNothingNew() throws {
+    let backend = try OpenCLBackend(device: Backends.gpu.get().device)
+    let model = try Self.model(backend)
+    let batch = try EncoderBatch(
+      ids: [3, 171, 3, 158, 1], attentionMask: [1, 1, 1, 1, 1], batchSize: 1, length: 5)
+    let cache = try model.makeCache(encoded: model.encode(batch), capacity: 12)
+    var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: [0], cache: cache)))
+    next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+    let before = backend.pool.allocations
+    for _ in 0..<8 {
+      next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+    }
+    #expect(backend.pool.allocations == before, "device allocations during decode steps")
+  }
+
+  /// The relative-position buckets of HF's `_relative_position_bucket` (32 buckets, distance
+  /// 128), at the exact/logarithmic boundary and beyond the maximum distance.
+  @Test func relativePositionBuckets() {
+    func bucket(_ r: Int, _ bidirectional: Bool) -> Int {
+      T5RelativePositionBias.bucket(
+        relative: r, bidirectional: bidirectional, buckets: 32, maxDistance: 128)
+    }
+    // Values of transformers' T5Attention._relative_position_bucket formula evaluated in float32
+    // with numpy (relative = key position − query position).
+    let relative = [-200, -128, -100, -20, -9, -8, -7, -1, 0, 1, 7, 8, 9, 20, 100, 128, 200]
+    #expect(
+      relative.map { bucket($0, true) }
+        == [15, 15, 15, 10, 8, 8, 7, 1, 0, 17, 23, 24, 24, 26, 31, 31, 31])
+    #expect(
+      relative.map { bucket($0, false) }
+        == [31, 31, 30, 17, 9, 8, 7, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  }
+
+  @Test func badInputIsATypedError() throws {
+    let model = try Self.model(Backends.cpu)
+    let batch = try EncoderBatch(ids: [3, 1], attentionMask: [1, 1], batchSize: 1, length: 2)
+    #expect(throws: PhotonError.self) {
+      try model.encode(EncoderBatch(ids: [500], attentionMask: [1], batchSize: 1, length: 1))
+    }
+    let cache = try model.makeCache(encoded: model.encode(batch), capacity: 2)
+    #expect(throws: PhotonError.self) { try model.nextTokenLogits(ids: [0, 5, 6], cache: cache) }
+    #expect(throws: PhotonError.self) { try model.nextTokenLogits(ids: [999], cache: cache) }
+  }
+
+  /// A checkpoint without the decoder: the error names the missing tensors.
+  @Test func missingTensorsAreNamed() throws {
+    let folder = try ModelFolder(url: Self.folderURL)
+    guard case .t5(let config) = folder.config else { Issue.record("not t5"); return }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "photon-t5-missing-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    // An encoder-only copy: every tensor whose name does not start with "decoder.".
+    let weights = try folder.openWeights()
+    try writeSafeTensors(
+      weights.names.filter { !$0.hasPrefix("decoder.") }.map { ($0, try weights.floats($0)) },
+      to: directory.appendingPathComponent("model.safetensors"))
+    let truncated = try ModelWeights(url: directory.appendingPathComponent("model.safetensors"))
+    #expect {
+      try T5ForConditionalGeneration(
+        weights: truncated.scope(""), config: config, backend: Backends.cpu)
+    } throws: { error in
+      let e = error as? PhotonError
+      return e?.code == .missingTensor
+        && e!.message.contains("decoder.block.0.layer.1.EncDecAttention.q.weight")
+        && e!.message.contains("decoder.final_layer_norm.weight")
+    }
+    // The encoder alone loads from it.
+    _ = try T5EncoderModel(weights: truncated.scope(""), config: config, backend: Backends.cpu)
+  }
+
+  /// An unknown feed_forward_proj is a typed error naming the key.
+  @Test func unknownFeedForwardProjIsATypedError() throws {
+    var json = try #require(
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: Self.folderURL.appendingPathComponent("config.json")))
+        as? [String: Any])
+    for bad in ["swish-gated", "gated-tanhh", "gated-relu-extra"] {
+      json["feed_forward_proj"] = bad
+      let data = try JSONSerialization.data(withJSONObject: json)
+      #expect {
+        try T5Config.decode(data, file: "config.json")
+      } throws: { error in
+        (error as? PhotonError).map {
+          ($0.code == .invalidFile || $0.code == .unsupported)
+            && $0.message.contains("feed_forward_proj")
+        } ?? false
+      }
+    }
+  }
+}
+
+/// A minimal float32 safetensors writer (8-byte little-endian header length, JSON header, data).
+func writeSafeTensors(_ tensors: [(String, LoadedTensor)], to url: URL) throws {
+  var header: [String: Any] = [:]
+  var data = Data()
+  for (name, tensor) in tensors {
+    let start = data.count
+    for value in tensor.values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+    header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [start, data.count]]
+  }
+  let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+  var file = Data()
+  withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+  file.append(json)
+  file.append(data)
+  try file.write(to: url)
+}
