@@ -32,6 +32,13 @@ public final class Text2TextGenerator: Sendable {
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 
+  /// Whether the folder at `model` holds a text-to-text model (`model_type` t5), for callers that
+  /// dispatch between this and ``TextGenerator``.
+  public static func handles(model: URL) throws -> Bool {
+    if case .t5 = try ModelFolder(url: model).config { return true }
+    return false
+  }
+
   /// The encoder's input ids: the tokenizer's, `</s>` appended (as HF's T5 tokenizer does).
   public func inputIds(_ text: String) -> [Int32] {
     tokenizer.encode(text, addSpecialTokens: true).ids

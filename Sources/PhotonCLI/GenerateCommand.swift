@@ -5,7 +5,7 @@ import Photon
 struct GenerateCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "generate",
-    abstract: "Text generation (GPT-2): streams the continuation of a prompt to standard output.",
+    abstract: "Text generation (GPT-2, T5): streams the continuation of a prompt to standard output.",
     discussion: """
       The prompt comes from the argument, else from standard input (all of it). With --jsonl,
       standard input holds one JSON string per line and each prompt's result is written as one
@@ -58,6 +58,10 @@ struct GenerateCommand: AsyncParsableCommand {
     let options = GenerationOptions(
       maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
     try options.validate()
+    // T5 folders (model_type t5) go to the text-to-text generator (GenerateCommand+T5.swift).
+    if try Text2TextGenerator.handles(model: URL(fileURLWithPath: path)) {
+      return try await runText2Text(model: URL(fileURLWithPath: path), text: prompt, options: options)
+    }
     let generator = try TextGenerator(
       model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
     if jsonl {
