@@ -6,6 +6,22 @@
 #define NORM_WG 64
 #endif
 
+// Finishes a layer norm of the row y[0..C): every item of the group has already written its own
+// elements (j = lid, lid + NORM_WG, …) and passes their sum; it normalises them in place.
+inline void normalize_row(__global float* y, float sum, __global const float* weight,
+                          __global const float* bias, const int C, const float eps,
+                          __local float* scratch) {
+  const int lid = get_local_id(0);
+  const float mean = group_sum(sum, scratch, NORM_WG) / C;
+  float squares = 0.0f;
+  for (int j = lid; j < C; j += NORM_WG) {
+    const float d = y[j] - mean;
+    squares += d * d;
+  }
+  const float inverse = rsqrt(group_sum(squares, scratch, NORM_WG) / C + eps);
+  for (int j = lid; j < C; j += NORM_WG) y[j] = (y[j] - mean) * inverse * weight[j] + bias[j];
+}
+
 // y = LayerNorm(x + residual) · weight + bias.
 // x, residual (or NULL), y: [rows, C]; weight, bias: [C]. global: (NORM_WG, rows), local: (NORM_WG, 1)
 __kernel __attribute__((reqd_work_group_size(NORM_WG, 1, 1)))
@@ -22,16 +38,7 @@ void layer_norm(__global const float* x, __global const float* residual,
     y[base + j] = v;  // each item reads back only what it wrote itself
     sum += v;
   }
-  const float mean = group_sum(sum, scratch, NORM_WG) / C;
-  float squares = 0.0f;
-  for (int j = lid; j < C; j += NORM_WG) {
-    const float d = y[base + j] - mean;
-    squares += d * d;
-  }
-  const float inverse = rsqrt(group_sum(squares, scratch, NORM_WG) / C + eps);
-  for (int j = lid; j < C; j += NORM_WG) {
-    y[base + j] = (y[base + j] - mean) * inverse * weight[j] + bias[j];
-  }
+  normalize_row(y + base, sum, weight, bias, C, eps, scratch);
 }
 
 // y[t] = LayerNorm(word[ids[t]] + position[positions[t]] + token_type[types[t]]).
@@ -60,16 +67,7 @@ void embeddings_layer_norm(__global const int* ids, __global const int* position
     y[base + j] = v;
     sum += v;
   }
-  const float mean = group_sum(sum, scratch, NORM_WG) / C;
-  float squares = 0.0f;
-  for (int j = lid; j < C; j += NORM_WG) {
-    const float d = y[base + j] - mean;
-    squares += d * d;
-  }
-  const float inverse = rsqrt(group_sum(squares, scratch, NORM_WG) / C + eps);
-  for (int j = lid; j < C; j += NORM_WG) {
-    y[base + j] = (y[base + j] - mean) * inverse * weight[j] + bias[j];
-  }
+  normalize_row(y + base, sum, weight, bias, C, eps, scratch);
 }
 
 // y = x / max(‖x‖₂, 1e-12) per row. x, y: [rows, C]. global: (NORM_WG, rows), local: (NORM_WG, 1)
