@@ -44,7 +44,7 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
 
 /// Builds the encoder a model folder describes: `model_type` picks the graph.
 public enum ModelRegistry {
-  /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa or DistilBERT folder.
+  /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa, DistilBERT or T5 folder.
   public static func encoder(folder: ModelFolder, backend: any Backend) throws -> any EncoderModel {
     let weights = try folder.openWeights()
     switch folder.config {
@@ -55,10 +55,13 @@ public enum ModelRegistry {
         weights: weights.scope("", modelPrefix: "roberta"), config: config, backend: backend, roberta: true)
     case .distilBert(let config):
       return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend)
-    case .gpt2, .t5:
+    case .t5(let config):
+      // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
+      return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend)
+    case .gpt2:
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): model_type '\(folder.config.modelType.rawValue)' is a generator; encoders supported: bert, roberta, xlm-roberta, distilbert")
+        "\(folder.configURL.path): model_type '\(folder.config.modelType.rawValue)' is a generator; encoders supported: bert, roberta, xlm-roberta, distilbert, t5")
     }
   }
 }

@@ -243,6 +243,52 @@ struct T5Tests {
     _ = try T5EncoderModel(weights: truncated.scope(""), config: config, backend: Backends.cpu)
   }
 
+  /// flan-t5's gated-gelu FFN (`wo(gelu_new(wi_0·x) · wi_1·x)`): tiny-t5 rewritten with
+  /// `wi_0 = wi` and `wi_1 = wi / 2` loads, runs on both backends, and the GPU equals the CPU.
+  /// The generic encoder registry gives T5EncoderModel for it too.
+  @Test func gatedGeluLoadsAndRunsOnBothBackends() throws {
+    let folder = try ModelFolder(url: Self.folderURL)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "photon-t5-gated-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var config = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: folder.configURL)) as? [String: Any])
+    config["feed_forward_proj"] = "gated-gelu"
+    try JSONSerialization.data(withJSONObject: config).write(
+      to: directory.appendingPathComponent("config.json"))
+    let weights = try folder.openWeights()
+    var tensors: [(String, LoadedTensor)] = []
+    for name in weights.names {
+      let tensor = try weights.floats(name)
+      if name.hasSuffix("DenseReluDense.wi.weight") {
+        let base = String(name.dropLast("wi.weight".count))
+        tensors.append((base + "wi_0.weight", tensor))
+        tensors.append(
+          (base + "wi_1.weight", LoadedTensor(values: tensor.values.map { $0 / 2 }, shape: tensor.shape)))
+      } else {
+        tensors.append((name, tensor))
+      }
+    }
+    try writeSafeTensors(tensors, to: directory.appendingPathComponent("model.safetensors"))
+    let gatedFolder = try ModelFolder(url: directory)
+    guard case .t5(let gatedConfig) = gatedFolder.config else { Issue.record("not t5"); return }
+    #expect(gatedConfig.isGatedAct && gatedConfig.denseActivation == .geluNew)
+    let batch = try EncoderBatch(
+      ids: [3, 171, 3, 158, 11, 1], attentionMask: [1, 1, 1, 1, 1, 1], batchSize: 1, length: 6)
+    var results: [[Float]] = []
+    for backend in try Backends.all() {
+      let model = try ModelRegistry.text2textModel(folder: gatedFolder, backend: backend)
+      let logits = try backend.floats(model.logits(batch, decoderIds: [0, 3, 171]))
+      #expect(logits.count == 3 * gatedConfig.vocabSize && logits.allSatisfy(\.isFinite))
+      results.append(logits)
+      let encoder = try ModelRegistry.encoder(folder: gatedFolder, backend: backend)
+      #expect(encoder is T5EncoderModel)
+    }
+    let diff = expectClose(results[1], results[0], atol: 1e-4, "gated-gelu: gpu vs cpu")
+    print("tiny-t5 gated-gelu teacher-forced logits gpu vs cpu max abs diff \(diff)")
+  }
+
   /// An unknown feed_forward_proj is a typed error naming the key.
   @Test func unknownFeedForwardProjIsATypedError() throws {
     var json = try #require(
