@@ -28,6 +28,7 @@ let package = Package(
       resources: [
         .embedInCode("common.cl"),
         .embedInCode("gemm.cl"),
+        .embedInCode("gemm_quant.cl"),
         .embedInCode("norm.cl"),
         .embedInCode("attention.cl"),
         .embedInCode("elementwise.cl"),

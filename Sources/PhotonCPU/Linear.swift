@@ -10,7 +10,7 @@ extension CPUBackend {
     let shape = try ShapeCheck.linear(x, weight, bias: bias)
     let (t, k, n) = (x.rows, weight.inFeatures, weight.outFeatures)
     var y = [Float](repeating: 0, count: t * n)
-    try matmul(x.hostFloats(), weight.storage.hostFloats(), into: &y, m: t, n: n, k: k, transposeB: true)
+    try matmul(x.hostFloats(), hostWeights(weight), into: &y, m: t, n: n, k: k, transposeB: true)
     let b = try bias?.hostFloats()
     for row in 0..<t {
       for col in 0..<n {

@@ -34,8 +34,11 @@ public protocol Backend: AnyObject, Sendable {
   func floats(_ tensor: Tensor) throws -> [Float]
   /// The values of an int32 tensor, read back to the host.
   func ints(_ tensor: Tensor) throws -> [Int32]
-  /// Prepares a linear weight given in HF's `[out, in]` layout.
-  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
+  /// Prepares a linear weight given in HF's `[out, in]` layout, stored at `precision` (fp16 as
+  /// half, int8 as q8_0 blocks of 32 inputs; see ``Precision``). Non-finite weights throw
+  /// `.invalidArgument` for fp16 and int8.
+  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int, precision: Precision) throws
+    -> LinearWeight
 
   // MARK: Operations
 
@@ -130,6 +133,11 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
+  /// An fp32 linear weight (see ``linearWeight(_:outFeatures:inFeatures:precision:)``).
+  public func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight {
+    try linearWeight(values, outFeatures: outFeatures, inFeatures: inFeatures, precision: .fp32)
+  }
+
   /// One tensor per group; devices override this with a single transfer.
   public func tensors(ints groups: [(values: [Int32], shape: [Int])]) throws -> [Tensor] {
     try groups.map { try tensor(ints: $0.values, shape: $0.shape) }

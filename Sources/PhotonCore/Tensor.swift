@@ -1,9 +1,19 @@
 /// Element types a ``Tensor`` can hold. Activations and weights are fp32; ids and masks are int32.
+/// `float16` and `int8` hold quantized linear weights only (see ``Precision``); no op takes them
+/// as activations.
 public enum DType: String, Sendable {
   case float32
   case int32
+  case float16
+  case int8
 
-  public var byteSize: Int { 4 }
+  public var byteSize: Int {
+    switch self {
+    case .float32, .int32: 4
+    case .float16: 2
+    case .int8: 1
+    }
+  }
 }
 
 /// Memory owned by one backend: host arrays for `.cpu`, a device buffer for `.gpu`.
@@ -39,16 +49,26 @@ public final class Tensor: @unchecked Sendable, CustomStringConvertible {
 /// A linear layer's weight, prepared once at load in the layout the backend's GEMM reads best.
 ///
 /// Hugging Face stores `nn.Linear` weights as `[out, in]`; the CPU keeps that layout, the OpenCL
-/// backend packs them transposed and column-padded (see `Kernels/gemm.cl`).
+/// backend packs them transposed and column-padded (see `Kernels/gemm.cl`). fp16 weights are
+/// stored as half (`storage.dtype == .float16`), int8 ones as `int8` values plus fp32 block
+/// ``scales`` (see ``Precision`` and `Kernels/gemm_quant.cl`).
 public struct LinearWeight: Sendable {
   public let outFeatures: Int
   public let inFeatures: Int
   public let storage: Tensor
+  /// How `storage` encodes the weights.
+  public let precision: Precision
+  /// int8 only: one scale per block of 32 input features, in the backend's layout.
+  public let scales: Tensor?
 
-  public init(outFeatures: Int, inFeatures: Int, storage: Tensor) {
+  public init(
+    outFeatures: Int, inFeatures: Int, storage: Tensor, precision: Precision = .fp32, scales: Tensor? = nil
+  ) {
     self.outFeatures = outFeatures
     self.inFeatures = inFeatures
     self.storage = storage
+    self.precision = precision
+    self.scales = scales
   }
 }
 

@@ -42,6 +42,8 @@ extension OpenCLBackend {
   public func linear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation)
     throws -> Tensor
   {
+    // fp16 / int8 weights: QuantizedLinear.swift (kernels in gemm_quant.cl).
+    if weight.precision != .fp32 { return try quantizedLinear(x, weight, bias: bias, activation: activation) }
     let shape = try ShapeCheck.linear(x, weight, bias: bias)
     let (m, n, k) = (x.rows, weight.outFeatures, weight.inFeatures)
     // Wp [NP/P, K, P] for panelRows, Wt [K, NP] otherwise (see linearWeight).

@@ -1,0 +1,228 @@
+// gemm_quant.cl — y = act(x·Wᵀ + b) with the weight stored in fewer bytes: fp16 (IEEE half,
+// widened with vload_half / vload_half16, core OpenCL 1.2: no cl_khr_fp16 needed, no half
+// arithmetic) or int8 q8_0 (symmetric, one fp32 scale per block of 32 input features: w = q·s).
+// Activations, accumulation and the epilogue are fp32, as in gemm.cl.
+//
+// x: [M, K] row-major; y: [M, N]; bias: [N] or NULL; act: ACT_* from common.cl. KB = ceil(K/32).
+// The host packs HF's W [N, K] once at load (Sources/PhotonOpenCL/QuantizedLinear.swift):
+// - *_panel_rows (CPU-like devices, no local memory, float16 registers): column panels as in
+//   gemm_panel_rows — wp [NP/GEMM_PANEL, K, GEMM_PANEL] (half or char), and for int8 the scales
+//   in the same panel layout over blocks: sp [NP/GEMM_PANEL, KB, GEMM_PANEL] float.
+// - *_tiled_local (GPUs, 32×32 output tiles staged in local memory by 8×8 work-groups):
+//   wt [K, NP] (half or char, transposed), int8 scales st [KB, NP] float.
+// NP = N rounded up to GEMM_PANEL (panels) or 32 (tiles); pad columns hold zero weights and zero
+// scales. K is not padded: when K % 32 != 0 the last block is short — exactly a block padded with
+// zero weights (its scale comes from the real weights; the padding would quantize to 0).
+//
+// Variants are named by their weight type: gemm_f16_*, gemm_q8_*. The CPU-family kernels widen
+// (and scale) one weight vector per k and reuse it for GEMM_ROWS rows of x, so dequantization
+// costs one convert (+ one multiply) per weight per work-item, not per product.
+//
+// Host guarantees: NP % GEMM_PANEL == 0 (% 32 for tiles); global sizes as given above each kernel;
+// rows ≥ M are computed on row M-1 (clamped) and never stored; columns ≥ N never stored.
+
+#ifndef GEMM_ROWS
+#define GEMM_ROWS 6
+#endif
+#ifndef GEMM_PANEL_VECS
+#define GEMM_PANEL_VECS 1
+#endif
+#define GEMM_PANEL (16 * GEMM_PANEL_VECS)
+#ifndef GEMM_K_UNROLL
+#define GEMM_K_UNROLL 4
+#endif
+#define QBLOCK 32
+
+// activate() of common.cl on 16 lanes (the same formulas as gemm.cl's copy; each .cl file is its
+// own program, so the helper is repeated rather than moved into common.cl, which others edit).
+inline float16 activate16(float16 x, int act) {
+  switch (act) {
+    case ACT_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case ACT_GELU_TANH: {
+      const float16 inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanh(inner));
+    }
+    case ACT_RELU: return fmax(x, 0.0f);
+    default: return x;
+  }
+}
+
+// The panel epilogue shared by both weight types: y[row0 + r, col0 ..] = act(acc + b).
+// Full panels store with vstore16; the last, partial panel column by column.
+#define PANEL_EPILOGUE()                                                                        \
+  const int rows = min(GEMM_ROWS, M - row0);                                                    \
+  if (col0 + GEMM_PANEL <= N) {                                                                 \
+    float16 b[GEMM_PANEL_VECS];                                                                 \
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                                 \
+      b[v] = bias ? vload16(v, bias + col0) : (float16)(0.0f);                                  \
+    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
+      if (r >= rows) break;                                                                     \
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
+      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                               \
+        vstore16(activate16(acc[r][v] + b[v], act), v, dst);                                    \
+    }                                                                                           \
+  } else {                                                                                      \
+    const int width = N - col0;                                                                 \
+    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
+      if (r >= rows) break;                                                                     \
+      float out[GEMM_PANEL];                                                                    \
+      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);  \
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
+      for (int c = 0; c < width; c++)                                                           \
+        dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);                        \
+    }                                                                                           \
+  }
+
+#define PANEL_PROLOGUE()                                                                        \
+  const int panel = get_global_id(0);                                                           \
+  const int col0 = panel * GEMM_PANEL;                                                          \
+  const int row0 = get_global_id(1) * GEMM_ROWS;                                                \
+  if (col0 >= NP || row0 >= M) return;                                                          \
+  float16 acc[GEMM_ROWS][GEMM_PANEL_VECS];                                                      \
+  __global const float* xr[GEMM_ROWS];                                                          \
+  _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                       \
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = (float16)(0.0f);    \
+    xr[r] = x + (size_t)min(row0 + r, M - 1) * K; /* clamped: never stored */                   \
+  }
+
+// wp: [NP/GEMM_PANEL, K, GEMM_PANEL] half. global: (NP/GEMM_PANEL, ceil(M/GEMM_ROWS)).
+__kernel void gemm_f16_panel_rows(__global const float* x, __global const half* wp,
+                                  __global const float* bias, __global float* y, const int M,
+                                  const int N, const int K, const int NP, const int act) {
+  PANEL_PROLOGUE()
+  __global const half* w = wp + (size_t)panel * K * GEMM_PANEL;
+#pragma unroll GEMM_K_UNROLL
+  for (int k = 0; k < K; k++) {
+    float16 wv[GEMM_PANEL_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload_half16(v, w);
+    w += GEMM_PANEL;
+#pragma unroll
+    for (int r = 0; r < GEMM_ROWS; r++) {
+      const float16 a = (float16)(xr[r][k]);
+#pragma unroll
+      for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
+    }
+  }
+  PANEL_EPILOGUE()
+}
+
+// wp: [NP/GEMM_PANEL, K, GEMM_PANEL] char, sp: [NP/GEMM_PANEL, KB, GEMM_PANEL] float.
+// global: (NP/GEMM_PANEL, ceil(M/GEMM_ROWS)).
+__kernel void gemm_q8_panel_rows(__global const float* x, __global const char* wp,
+                                 __global const float* sp, __global const float* bias,
+                                 __global float* y, const int M, const int N, const int K,
+                                 const int NP, const int act) {
+  PANEL_PROLOGUE()
+  __global const char* w = wp + (size_t)panel * K * GEMM_PANEL;
+  __global const float* s = sp + (size_t)panel * ((K + QBLOCK - 1) / QBLOCK) * GEMM_PANEL;
+  for (int k0 = 0; k0 < K; k0 += QBLOCK) {
+    float16 sv[GEMM_PANEL_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) sv[v] = vload16(v, s);
+    s += GEMM_PANEL;
+    const int kend = min(K, k0 + QBLOCK);
+#pragma unroll GEMM_K_UNROLL
+    for (int k = k0; k < kend; k++) {
+      float16 wv[GEMM_PANEL_VECS];
+#pragma unroll
+      for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = convert_float16(vload16(v, w)) * sv[v];
+      w += GEMM_PANEL;
+#pragma unroll
+      for (int r = 0; r < GEMM_ROWS; r++) {
+        const float16 a = (float16)(xr[r][k]);
+#pragma unroll
+        for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
+      }
+    }
+  }
+  PANEL_EPILOGUE()
+}
+
+// ---------------------------------------------------------------------------------------------
+// GPU family: gemm_tiled_local of gemm.cl with the weight tile widened (and scaled) as it is
+// staged in local memory, so the inner product loop is the fp32 one.
+#define TILE 32    // output tile edge per work-group
+#define TILE_K 16  // depth of the staged slices (two slices per int8 block)
+#define WPT 4      // outputs per work-item along each axis (8×8 items × 4×4 = 32×32)
+
+// Stages x[row0 .., k0 ..] into xs; out-of-range entries are zero. Index math by shifts (TILE_K
+// and TILE are powers of two): no runtime `/` and `%` on the same value (Oclgrind and `freeze`).
+#define STAGE_X()                                                                               \
+  for (int e = tid; e < TILE * TILE_K; e += 64) {                                               \
+    const int r = e >> 4, c = e & (TILE_K - 1);                                                 \
+    const int gr = row0 + r, gk = k0 + c;                                                       \
+    xs[r][c] = (gr < M && gk < K) ? x[(size_t)gr * K + gk] : 0.0f;                              \
+  }
+
+// One staged slice: the whole group waits for the tiles, multiplies, waits again before restaging.
+#define TILED_PRODUCT()                                                                         \
+  barrier(CLK_LOCAL_MEM_FENCE);                                                                 \
+  for (int kk = 0; kk < TILE_K; kk++) {                                                         \
+    float a[WPT], bv[WPT];                                                                      \
+    for (int i = 0; i < WPT; i++) a[i] = xs[ty + 8 * i][kk];                                    \
+    for (int j = 0; j < WPT; j++) bv[j] = ws[kk][tx + 8 * j];                                   \
+    for (int i = 0; i < WPT; i++)                                                               \
+      for (int j = 0; j < WPT; j++) acc[i][j] = fma(a[i], bv[j], acc[i][j]);                    \
+  }                                                                                             \
+  barrier(CLK_LOCAL_MEM_FENCE);
+
+#define TILED_EPILOGUE()                                                                        \
+  for (int i = 0; i < WPT; i++) {                                                               \
+    const int row = row0 + ty + 8 * i;                                                          \
+    if (row >= M) continue;                                                                     \
+    for (int j = 0; j < WPT; j++) {                                                             \
+      const int col = col0 + tx + 8 * j;                                                        \
+      if (col >= N) continue;                                                                   \
+      y[(size_t)row * N + col] = activate(acc[i][j] + (bias ? bias[col] : 0.0f), act);          \
+    }                                                                                           \
+  }
+
+#define TILED_PROLOGUE()                                                                        \
+  __local float xs[TILE][TILE_K + 1]; /* +1: avoid bank conflicts on column reads */            \
+  __local float ws[TILE_K][TILE];                                                               \
+  const int tx = get_local_id(0), ty = get_local_id(1);                                         \
+  const int tid = ty * 8 + tx;                                                                  \
+  const int col0 = get_group_id(0) * TILE, row0 = get_group_id(1) * TILE;                       \
+  float acc[WPT][WPT];                                                                          \
+  for (int i = 0; i < WPT; i++)                                                                 \
+    for (int j = 0; j < WPT; j++) acc[i][j] = 0.0f;
+
+// wt: [K, NP] half. global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8).
+__kernel __attribute__((reqd_work_group_size(8, 8, 1)))
+void gemm_f16_tiled_local(__global const float* x, __global const half* wt,
+                          __global const float* bias, __global float* y, const int M,
+                          const int N, const int K, const int NP, const int act) {
+  TILED_PROLOGUE()
+  for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    STAGE_X()
+    for (int e = tid; e < TILE * TILE_K; e += 64) {
+      const int wr = e >> 5, wc = e & (TILE - 1);
+      const int wk = k0 + wr;
+      ws[wr][wc] = (wk < K && col0 + wc < NP) ? vload_half((size_t)wk * NP + col0 + wc, wt) : 0.0f;
+    }
+    TILED_PRODUCT()
+  }
+  TILED_EPILOGUE()
+}
+
+// wt: [K, NP] char, st: [KB, NP] float. global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8).
+__kernel __attribute__((reqd_work_group_size(8, 8, 1)))
+void gemm_q8_tiled_local(__global const float* x, __global const char* wt,
+                         __global const float* st, __global const float* bias,
+                         __global float* y, const int M, const int N, const int K, const int NP,
+                         const int act) {
+  TILED_PROLOGUE()
+  for (int k0 = 0; k0 < K; k0 += TILE_K) {
+    STAGE_X()
+    for (int e = tid; e < TILE * TILE_K; e += 64) {
+      const int wr = e >> 5, wc = e & (TILE - 1);
+      const int wk = k0 + wr, col = col0 + wc;
+      ws[wr][wc] = (wk < K && col < NP)
+                       ? (float)wt[(size_t)wk * NP + col] * st[(size_t)(wk >> 5) * NP + col]
+                       : 0.0f;
+    }
+    TILED_PRODUCT()
+  }
+  TILED_EPILOGUE()
+}

@@ -1,0 +1,71 @@
+import PhotonCore
+
+/// Host memory of an fp16 or int8 linear weight on the reference backend, in HF's `[out, in]`
+/// layout: half bit patterns, or int8 values (their fp32 block scales are ``LinearWeight/scales``,
+/// `[out, blocks(in)]`, a short last block when `in % 32 != 0`).
+final class QuantizedHostStorage: TensorStorage, @unchecked Sendable {
+  let halfBits: [UInt16]
+  let int8Values: [Int8]
+
+  init(halfBits: [UInt16]) {
+    self.halfBits = halfBits
+    self.int8Values = []
+  }
+
+  init(int8Values: [Int8]) {
+    self.halfBits = []
+    self.int8Values = int8Values
+  }
+}
+
+extension CPUBackend {
+  public func linearWeight(_ values: [Float], outFeatures n: Int, inFeatures k: Int, precision: Precision) throws
+    -> LinearWeight
+  {
+    if precision == .fp32 { return try linearWeight(values, outFeatures: n, inFeatures: k) }
+    try ShapeCheck.values(count: values.count, shape: [n, k])
+    try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
+    switch precision {
+    case .fp32, .fp16:
+      let storage = QuantizedHostStorage(halfBits: Quantization.halfBits(values))
+      return LinearWeight(
+        outFeatures: n, inFeatures: k, storage: Tensor(shape: [n, k], dtype: .float16, storage: storage),
+        precision: .fp16)
+    case .int8:
+      let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
+      return try int8LinearWeight(q, scales: scales, outFeatures: n, inFeatures: k)
+    }
+  }
+
+  /// An int8 weight from values already quantized (a `photon quantize` folder).
+  /// q: `[N, K]`, scales: `[N, ceil(K/32)]`.
+  public func int8LinearWeight(_ q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
+    -> LinearWeight
+  {
+    try ShapeCheck.values(count: q.count, shape: [n, k])
+    try ShapeCheck.values(count: scales.count, shape: [n, Quantization.blocks(k)])
+    return LinearWeight(
+      outFeatures: n, inFeatures: k,
+      storage: Tensor(shape: [n, k], dtype: .int8, storage: QuantizedHostStorage(int8Values: q)),
+      precision: .int8, scales: .host(scales, shape: [n, Quantization.blocks(k)]))
+  }
+
+  /// The fp32 weights `[N, K]` a linear layer multiplies by: as stored for fp32, else dequantized
+  /// the plain way, element by element (the kernels widen and scale inside the GEMM instead).
+  func hostWeights(_ weight: LinearWeight) throws -> [Float] {
+    switch weight.precision {
+    case .fp32: return try weight.storage.hostFloats()
+    case .fp16:
+      guard let storage = weight.storage.storage as? QuantizedHostStorage else {
+        throw PhotonError(.wrongBackend, "expected an fp16 .cpu weight, got \(weight.storage)")
+      }
+      return Quantization.floats(halfBits: storage.halfBits)
+    case .int8:
+      guard let storage = weight.storage.storage as? QuantizedHostStorage, let scales = weight.scales else {
+        throw PhotonError(.wrongBackend, "expected an int8 .cpu weight with scales, got \(weight.storage)")
+      }
+      return Quantization.dequantize(
+        storage.int8Values, scales: try scales.hostFloats(), rows: weight.outFeatures, columns: weight.inFeatures)
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import COpenCL
+import PhotonCore
+import PhotonKernels
+
+/// fp16 and int8 linear weights on OpenCL (kernels in `Kernels/gemm_quant.cl`). Two kernel
+/// families, as for fp32: the CPU-like GEMM variants (`panelRows`, `packedRows`) get column-panel
+/// kernels (`gemm_f16_panel_rows`, `gemm_q8_panel_rows`), the others (`tiledLocal`, `clblast`:
+/// CLBlast has no reduced-precision weight input) the local-memory tiles (`gemm_*_tiled_local`).
+extension OpenCLBackend {
+  /// Whether this backend's quantized GEMMs use column panels (CPU family) or tiles (GPU family).
+  var quantizedUsesPanels: Bool { gemmVariant == .panelRows || gemmVariant == .packedRows }
+
+  public func linearWeight(_ values: [Float], outFeatures n: Int, inFeatures k: Int, precision: Precision) throws
+    -> LinearWeight
+  {
+    if precision == .fp32 { return try linearWeight(values, outFeatures: n, inFeatures: k) }
+    try ShapeCheck.values(count: values.count, shape: [n, k])
+    try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
+    switch precision {
+    case .fp32, .fp16:
+      let (packed, shape) = pack(values, rows: n, columns: k, pad: 0 as Float)
+      return LinearWeight(
+        outFeatures: n, inFeatures: k, storage: try upload(Quantization.halfBits(packed), shape: shape, .float16),
+        precision: .fp16)
+    case .int8:
+      let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
+      return try int8LinearWeight(q, scales: scales, outFeatures: n, inFeatures: k)
+    }
+  }
+
+  /// An int8 weight from values already quantized (a `photon quantize` folder).
+  /// q: `[N, K]`, scales: `[N, ceil(K/32)]`, both HF-ordered; packed here like the weights.
+  public func int8LinearWeight(_ q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
+    -> LinearWeight
+  {
+    try ShapeCheck.values(count: q.count, shape: [n, k])
+    let kb = Quantization.blocks(k)
+    try ShapeCheck.values(count: scales.count, shape: [n, kb])
+    let (packedQ, shape) = pack(q, rows: n, columns: k, pad: 0)
+    let (packedScales, scaleShape) = pack(scales, rows: n, columns: kb, pad: 0)
+    return LinearWeight(
+      outFeatures: n, inFeatures: k, storage: try upload(packedQ, shape: shape, .int8), precision: .int8,
+      scales: try upload(packedScales, shape: scaleShape, .float32))
+  }
+
+  /// HF `[rows (N), columns (K)]` → this backend's quantized layout: column panels
+  /// `[NP/P, K, P]` (P = 16·panel vectors of the device) or transposed `[K, NP]` (NP = N rounded
+  /// up to 32); pad columns hold `pad`.
+  private func pack<T>(_ values: [T], rows n: Int, columns k: Int, pad: T) -> ([T], [Int]) {
+    if quantizedUsesPanels {
+      let p = 16 * GEMMPanelTuning.panelVectors(for: device.info)
+      let panels = (n + p - 1) / p
+      var packed = [T](repeating: pad, count: panels * k * p)
+      for row in 0..<n {
+        let base = row / p * k * p + row % p
+        for column in 0..<k { packed[base + column * p] = values[row * k + column] }
+      }
+      return (packed, [panels, k, p])
+    }
+    let np = (n + Self.packedColumnMultiple - 1) / Self.packedColumnMultiple * Self.packedColumnMultiple
+    var packed = [T](repeating: pad, count: k * np)
+    for row in 0..<n {
+      for column in 0..<k { packed[column * np + row] = values[row * k + column] }
+    }
+    return (packed, [k, np])
+  }
+
+  /// A device tensor of `dtype` holding the raw elements of `values` (blocking write: weights are
+  /// uploaded once, at load).
+  private func upload<T>(_ values: [T], shape: [Int], _ dtype: DType) throws -> Tensor {
+    precondition(MemoryLayout<T>.stride == dtype.byteSize, "element size of \(T.self) vs \(dtype)")
+    let tensor = try allocate(shape, dtype, for: "a \(dtype) linear weight \(shape)")
+    guard !values.isEmpty else { return tensor }
+    let buffer = try tensor.deviceBuffer(of: self)
+    try device.lock.withLock {
+      device.countersStorage.uploads += 1
+      device.countersStorage.bytesHostToDevice += values.count * MemoryLayout<T>.stride
+      try values.withUnsafeBytes { raw in
+        try check(
+          clEnqueueWriteBuffer(device.queue, buffer.mem, cl_bool(CL_TRUE), 0, raw.count, raw.baseAddress, 0, nil, nil),
+          "clEnqueueWriteBuffer", "\(raw.count) bytes of a \(dtype) weight")
+      }
+    }
+    return tensor
+  }
+
+  // x: [T, K], w: [N, K] (HF [out, in], fp16 or int8, packed as above), b: [N], y: [T, N]
+  /// `linear` for fp16 and int8 weights (`linear` in Linear.swift hands them here).
+  func quantizedLinear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation) throws -> Tensor {
+    let shape = try ShapeCheck.linear(x, weight, bias: bias)
+    let (m, n, k) = (x.rows, weight.outFeatures, weight.inFeatures)
+    let int8 = weight.precision == .int8
+    let expected: DType = int8 ? .int8 : .float16
+    let panels = weight.storage.rank == 3
+    guard weight.storage.dtype == expected, panels == quantizedUsesPanels, !int8 || weight.scales != nil else {
+      throw PhotonError(
+        .invalidArgument,
+        "\(weight.precision.rawValue) linear weight \(weight.storage) is not packed for GEMM variant \(gemmVariant.rawValue); pack it with linearWeight of this backend"
+      )
+    }
+    let np = panels ? weight.storage.shape[0] * weight.storage.shape[2] : weight.storage.shape[1]
+    let y = try allocate(shape, for: "linear output \(shape)")
+    guard m > 0, n > 0 else { return y }
+    var arguments: [KernelArgument] = [.buffer(try x.deviceBuffer(of: self)), .buffer(try weight.storage.deviceBuffer(of: self))]
+    if int8, let scales = weight.scales { arguments.append(.buffer(try scales.deviceBuffer(of: self))) }
+    arguments += [
+      .buffer(try bias?.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)), .int(m), .int(n), .int(k),
+      .int(np), .int(activation.kernelCode),
+    ]
+    let type = int8 ? "q8" : "f16"
+    if panels {
+      let p = weight.storage.shape[2]
+      let tuning = GEMMPanelTuning.choose(m: m, n: n, k: k, panelVectors: p / 16, device: device.info)
+      try kernel("gemm_\(type)_panel_rows", in: KernelSource.gemmQuant, file: "gemm_quant.cl", defines: tuning.defines)
+        .launch(on: device, arguments, global: [np / p, (m + tuning.rows - 1) / tuning.rows], local: tuning.local)
+    } else {
+      try kernel("gemm_\(type)_tiled_local", in: KernelSource.gemmQuant, file: "gemm_quant.cl")
+        .launch(on: device, arguments, global: [(n + 31) / 32 * 8, (m + 31) / 32 * 8], local: [8, 8])
+    }
+    return y
+  }
+}
