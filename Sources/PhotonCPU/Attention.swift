@@ -24,13 +24,17 @@ extension CPUBackend {
     let maskValues = try mask?.hostInts()
     let (tq, tk, hs) = (s.queryLength, s.keyLength, s.headSize)
     var y = [Float](repeating: 0, count: s.batch * tq * s.channels)
-    var qh = [Float](repeating: 0, count: tq * hs)
-    var kh = [Float](repeating: 0, count: tk * hs)
-    var vh = [Float](repeating: 0, count: tk * hs)
-    var scores = [Float](repeating: 0, count: tq * tk)
-    var yh = [Float](repeating: 0, count: tq * hs)
-    for b in 0..<s.batch {
-      for h in 0..<heads {
+    // Heads are independent: each (batch, head) pair runs on its own thread with its own scratch
+    // and writes its own columns of y.
+    y.withUnsafeMutableBufferPointer { output in
+      let output = SendableBuffer(output)
+      DispatchQueue.concurrentPerform(iterations: s.batch * heads) { pair in
+        let (b, h) = (pair / heads, pair % heads)
+        var qh = [Float](repeating: 0, count: tq * hs)
+        var kh = [Float](repeating: 0, count: tk * hs)
+        var vh = [Float](repeating: 0, count: tk * hs)
+        var scores = [Float](repeating: 0, count: tq * tk)
+        var yh = [Float](repeating: 0, count: tq * hs)
         for i in 0..<tq { for d in 0..<hs { qh[i * hs + d] = q[b * tq + i, h * hs + d] } }
         for j in 0..<tk {
           for d in 0..<hs {
@@ -54,10 +58,22 @@ extension CPUBackend {
           softmaxInPlace(&scores[(i * tk)..<(i * tk + visible)])
         }
         matmul(scores, vh, into: &yh, m: tq, n: hs, k: tk, transposeB: false)
-        for i in 0..<tq { for d in 0..<hs { y[(b * tq + i) * s.channels + h * hs + d] = yh[i * hs + d] } }
+        for i in 0..<tq {
+          for d in 0..<hs { output[(b * tq + i) * s.channels + h * hs + d] = yh[i * hs + d] }
+        }
       }
     }
     return .host(y, shape: [s.batch, tq, s.channels])
+  }
+
+  /// A buffer that concurrent iterations write at disjoint indices.
+  struct SendableBuffer: @unchecked Sendable {
+    let base: UnsafeMutableBufferPointer<Float>
+    init(_ base: UnsafeMutableBufferPointer<Float>) { self.base = base }
+    subscript(index: Int) -> Float {
+      get { base[index] }
+      nonmutating set { base[index] = newValue }
+    }
   }
 
   /// A strided window onto a row-major matrix (one of Q, K, V inside a packed QKV tensor).
