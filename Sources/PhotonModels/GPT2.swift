@@ -10,7 +10,7 @@ import PhotonLoading
 struct Conv1D: Sendable {
   let linear: Linear
 
-  init(_ p: Parameters, _ name: String, in inFeatures: Int, out outFeatures: Int) throws {
+  init(_ p: GPT2Weights, _ name: String, in inFeatures: Int, out outFeatures: Int) throws {
     let scope = p.scope(name)
     let stored = try scope.values("weight", shape: [inFeatures, outFeatures])  // [in, out]
     var transposed = [Float](repeating: 0, count: stored.count)
@@ -33,21 +33,52 @@ struct Conv1D: Sendable {
 /// The keys and values of every layer for one generation, on the model's backend: per layer two
 /// `[B, S, C]` tensors allocated once (S = the longest sequence this generation may reach) and
 /// filled in place, step by step. Nothing grows and nothing is copied back.
+///
+/// A batch of prompts of different lengths is left-padded to one length T: row `r` starts with
+/// `leftPadding[r]` pad columns. Then the cache also holds the attention mask `[B, S]` (0 on pad
+/// columns, uploaded once) and each column `j` of row `r` sits at position `j − leftPadding[r]`, as
+/// HF's `position_ids = cumsum(attention_mask) − 1` puts it, so every row computes what it would
+/// alone.
 public final class KeyValueCache: @unchecked Sendable {
   public let batch: Int
   /// S: positions the cache holds.
   public let capacity: Int
   let keys: [Tensor]
   let values: [Tensor]
+  /// Pad columns at the start of each row (all zero: no padding).
+  public let leftPadding: [Int]
+  /// `[B, S]` int32, 1 = attend (nil without padding).
+  let mask: Tensor?
+  /// `[S, C]` zeros: the position table of plain lookups (`wte[ids]`, `wpe[positions]`) when
+  /// positions differ per row (nil without padding).
+  let zeroTable: Tensor?
   /// Positions already written (the next token's position).
   public internal(set) var length = 0
 
-  init(backend: any Backend, layers: Int, batch: Int, capacity: Int, channels: Int) throws {
+  init(
+    backend: any Backend, layers: Int, batch: Int, capacity: Int, channels: Int,
+    leftPadding: [Int]
+  ) throws {
     self.batch = batch
     self.capacity = capacity
+    self.leftPadding = leftPadding
     keys = try (0..<layers).map { _ in try backend.zeros(shape: [batch, capacity, channels]) }
     values = try (0..<layers).map { _ in try backend.zeros(shape: [batch, capacity, channels]) }
+    if leftPadding.contains(where: { $0 > 0 }) {
+      var mask = [Int32](repeating: 1, count: batch * capacity)
+      for (r, pad) in leftPadding.enumerated() {
+        for j in 0..<pad { mask[r * capacity + j] = 0 }
+      }
+      self.mask = try backend.tensor(ints: mask, shape: [batch, capacity])
+      zeroTable = try backend.zeros(shape: [capacity, channels])
+    } else {
+      mask = nil
+      zeroTable = nil
+    }
   }
+
+  /// Whether rows are padded (positions and masks per row).
+  var isPadded: Bool { mask != nil }
 }
 
 /// Causal self-attention: one `c_attn` GEMM makes the packed `[B, T, 3C]` Q|K|V (HF splits it in
@@ -58,7 +89,7 @@ struct GPT2Attention: Sendable {
   let heads: Int
   let scale: Float
 
-  init(_ p: Parameters, config: GPT2Config, layer: Int) throws {
+  init(_ p: GPT2Weights, config: GPT2Config, layer: Int) throws {
     let c = config.nEmbd
     cAttn = try Conv1D(p, "c_attn", in: c, out: 3 * c)
     cProj = try Conv1D(p, "c_proj", in: c, out: c)
@@ -78,9 +109,11 @@ struct GPT2Attention: Sendable {
 
   /// With a cache: the new tokens' keys and values go into rows `start..<start + T`, then the new
   /// queries attend over everything cached. A prefill (start 0) uses the fused causal kernel on
-  /// the prompt itself; later steps read the cache.
+  /// the prompt itself (`prefillMask` `[B, T]`: the pad columns of a padded batch); later steps
+  /// read the cache (`cacheMask` `[B, S]`).
   func callAsFunction(
-    _ x: Tensor, keys: Tensor, values: Tensor, start: Int, on backend: any Backend
+    _ x: Tensor, keys: Tensor, values: Tensor, start: Int, prefillMask: Tensor?,
+    cacheMask: Tensor?, on backend: any Backend
   ) throws
     -> Tensor
   {
@@ -88,11 +121,11 @@ struct GPT2Attention: Sendable {
     try backend.writeKeyValueCache(qkv, keyCache: keys, valueCache: values, at: start)
     let context =
       start == 0
-      ? try backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale)
+      ? try backend.attention(
+        .packed(qkv), mask: prefillMask, causal: true, heads: heads, scale: scale)
       : try backend.cachedAttention(
-        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1], mask: nil,
-        heads: heads,
-        scale: scale)
+        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1],
+        mask: cacheMask, heads: heads, scale: scale)
     return try cProj(context, on: backend)
   }
 }
@@ -103,7 +136,7 @@ struct GPT2MLP: Sendable {
   let cProj: Conv1D
   let activation: Activation
 
-  init(_ p: Parameters, config: GPT2Config) throws {
+  init(_ p: GPT2Weights, config: GPT2Config) throws {
     cFc = try Conv1D(p, "c_fc", in: config.nEmbd, out: config.innerSize)
     cProj = try Conv1D(p, "c_proj", in: config.innerSize, out: config.nEmbd)
     activation = config.activationFunction.activation
@@ -121,22 +154,32 @@ struct GPT2Block: Sendable {
   let ln2: LayerNorm
   let mlp: GPT2MLP
 
-  init(_ p: Parameters, config: GPT2Config, layer: Int) throws {
-    ln1 = try LayerNorm(p, "ln_1", channels: config.nEmbd, eps: config.layerNormEpsilon)
+  init(_ p: GPT2Weights, config: GPT2Config, layer: Int) throws {
+    ln1 = try p.layerNorm("ln_1", channels: config.nEmbd, eps: config.layerNormEpsilon)
     attn = try GPT2Attention(p.scope("attn"), config: config, layer: layer)
-    ln2 = try LayerNorm(p, "ln_2", channels: config.nEmbd, eps: config.layerNormEpsilon)
+    ln2 = try p.layerNorm("ln_2", channels: config.nEmbd, eps: config.layerNormEpsilon)
     mlp = try GPT2MLP(p.scope("mlp"), config: config)
   }
 
-  func callAsFunction(
-    _ x: Tensor, cache: (keys: Tensor, values: Tensor, start: Int)?, on backend: any Backend
-  )
+  /// One layer's slice of a cache step: its key and value caches, the first position written and
+  /// the masks of a padded batch.
+  struct CacheStep {
+    var keys: Tensor
+    var values: Tensor
+    var start: Int
+    var prefillMask: Tensor?
+    var cacheMask: Tensor?
+  }
+
+  func callAsFunction(_ x: Tensor, cache: CacheStep?, on backend: any Backend)
     throws -> Tensor
   {
     let normed = try ln1(x, on: backend)
     let attended =
       if let cache {
-        try attn(normed, keys: cache.keys, values: cache.values, start: cache.start, on: backend)
+        try attn(
+          normed, keys: cache.keys, values: cache.values, start: cache.start,
+          prefillMask: cache.prefillMask, cacheMask: cache.cacheMask, on: backend)
       } else {
         try attn(normed, on: backend)
       }
@@ -155,16 +198,19 @@ public final class GPT2Model: Sendable {
   let lnF: LayerNorm
 
   /// - Parameter weights: the checkpoint root (names with or without the `transformer.` prefix).
-  public init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
+  public convenience init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
+    try self.init(GPT2Weights(checkpoint: weights, backend: backend), config: config)
+  }
+
+  init(_ p: GPT2Weights, config: GPT2Config) throws {
     self.config = config
-    self.backend = backend
-    let p = Parameters(scope: weights, backend: backend)
+    self.backend = p.backend
     wte = try p.tensor("wte.weight", shape: [config.vocabSize, config.nEmbd])
     wpe = try p.tensor("wpe.weight", shape: [config.nPositions, config.nEmbd])
     blocks = try (0..<config.nLayer).map { i in
       try GPT2Block(p.scope("h.\(i)"), config: config, layer: i)
     }
-    lnF = try LayerNorm(p, "ln_f", channels: config.nEmbd, eps: config.layerNormEpsilon)
+    lnF = try p.layerNorm("ln_f", channels: config.nEmbd, eps: config.layerNormEpsilon)
   }
 
   /// Checks ids and positions on the host before any device work.
@@ -200,16 +246,27 @@ public final class GPT2Model: Sendable {
   }
 
   /// A cache for `batch` sequences of up to `capacity` tokens (at most `n_positions`).
-  public func makeCache(batch: Int, capacity: Int) throws -> KeyValueCache {
+  /// - Parameter leftPadding: pad columns at the start of each row (`[B]`; nil: none), for a
+  ///   batch of prompts of different lengths left-padded to one length.
+  public func makeCache(batch: Int, capacity: Int, leftPadding: [Int]? = nil) throws
+    -> KeyValueCache
+  {
     guard batch > 0, capacity > 0, capacity <= config.nPositions else {
       throw PhotonError(
         .invalidArgument,
         "a KV cache needs 1 ≤ capacity ≤ n_positions = \(config.nPositions) and a positive batch; got capacity \(capacity), batch \(batch)"
       )
     }
+    let padding = leftPadding ?? [Int](repeating: 0, count: batch)
+    guard padding.count == batch, padding.allSatisfy({ $0 >= 0 && $0 < capacity }) else {
+      throw PhotonError(
+        .invalidArgument,
+        "left padding needs one count in [0, \(capacity)) per row of the batch of \(batch); got \(padding)"
+      )
+    }
     return try KeyValueCache(
       backend: backend, layers: config.nLayer, batch: batch, capacity: capacity,
-      channels: config.nEmbd)
+      channels: config.nEmbd, leftPadding: padding)
   }
 
   /// Runs the new tokens `ids` (`[B, T]`) at positions `cache.length..<cache.length + T`, writing
@@ -223,12 +280,40 @@ public final class GPT2Model: Sendable {
         .invalidInput,
         "\(start + length) tokens do not fit the KV cache of \(cache.capacity) positions")
     }
-    var hidden = try backend.tokenEmbeddings(
-      ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte,
-      positionTable: wpe,
-      firstPosition: start)
+    var hidden: Tensor
+    var prefillMask: Tensor?
+    if let zeroTable = cache.zeroTable {
+      // Padded rows: positions differ per row, so wte[ids] and wpe[positions] are two plain
+      // lookups (against a zero table) and a sum; ids, positions (and the prefill's mask) go up
+      // in one transfer.
+      let shape = [cache.batch, length]
+      var positions = [Int32](repeating: 0, count: ids.count)
+      var mask = [Int32](repeating: 1, count: ids.count)
+      for (r, pad) in cache.leftPadding.enumerated() {
+        for t in 0..<length {
+          positions[r * length + t] = Int32(max(0, start + t - pad))
+          if start + t < pad { mask[r * length + t] = 0 }
+        }
+      }
+      var groups = [(values: ids, shape: shape), (values: positions, shape: shape)]
+      if start == 0 { groups.append((values: mask, shape: shape)) }
+      let inputs = try backend.tensors(ints: groups)
+      hidden = try backend.add(
+        backend.tokenEmbeddings(
+          ids: inputs[0], wordTable: wte, positionTable: zeroTable, firstPosition: 0),
+        backend.tokenEmbeddings(
+          ids: inputs[1], wordTable: wpe, positionTable: zeroTable, firstPosition: 0))
+      prefillMask = start == 0 ? inputs[2] : nil
+    } else {
+      hidden = try backend.tokenEmbeddings(
+        ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte,
+        positionTable: wpe, firstPosition: start)
+    }
     for (i, block) in blocks.enumerated() {
-      hidden = try block(hidden, cache: (cache.keys[i], cache.values[i], start), on: backend)
+      let step = GPT2Block.CacheStep(
+        keys: cache.keys[i], values: cache.values[i], start: start, prefillMask: prefillMask,
+        cacheMask: cache.mask)
+      hidden = try block(hidden, cache: step, on: backend)
     }
     cache.length = start + length
     return try lnF(hidden, on: backend)
@@ -241,15 +326,30 @@ public final class GPT2LMHeadModel: Sendable {
   public let transformer: GPT2Model
   let lmHead: LinearWeight
 
-  public init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
-    transformer = try GPT2Model(weights: weights, config: config, backend: backend)
+  public convenience init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
+    try self.init(GPT2Weights(checkpoint: weights, backend: backend), config: config)
+  }
+
+  /// GPT-2 of `config`'s shape with seeded random weights drawn as HF's `_init_weights` draws
+  /// them (normal(0, 0.02), `c_proj` weights scaled by 1/√(2·n_layer), LayerNorms 1 and 0, biases
+  /// 0): for measuring speed at real sizes without a checkpoint. The same seed gives the same
+  /// weights on every backend and machine.
+  public convenience init(randomWeights config: GPT2Config, seed: UInt64, backend: any Backend)
+    throws
+  {
+    try self.init(
+      GPT2Weights(random: seed, layers: config.nLayer, backend: backend), config: config)
+  }
+
+  init(_ weights: GPT2Weights, config: GPT2Config) throws {
+    transformer = try GPT2Model(weights, config: config)
     let (v, c) = (config.vocabSize, config.nEmbd)
     // Tied unless the config unties it and the checkpoint has its own head.
     let name =
       !config.tieWordEmbeddings && weights.contains("lm_head.weight")
       ? "lm_head.weight" : "wte.weight"
-    lmHead = try backend.linearWeight(
-      weights.tensor(name, shape: [v, c]).values, outFeatures: v, inFeatures: c)
+    lmHead = try weights.backend.linearWeight(
+      weights.values(name, shape: [v, c]), outFeatures: v, inFeatures: c)
   }
 
   public var config: GPT2Config { transformer.config }
@@ -261,9 +361,11 @@ public final class GPT2LMHeadModel: Sendable {
       transformer.forward(ids: ids, batch: batch), lmHead, bias: nil, activation: .identity)
   }
 
-  /// A KV cache for one generation (see ``GPT2Model/makeCache(batch:capacity:)``).
-  public func makeCache(batch: Int = 1, capacity: Int) throws -> KeyValueCache {
-    try transformer.makeCache(batch: batch, capacity: capacity)
+  /// A KV cache for one generation (see ``GPT2Model/makeCache(batch:capacity:leftPadding:)``).
+  public func makeCache(batch: Int = 1, capacity: Int, leftPadding: [Int]? = nil) throws
+    -> KeyValueCache
+  {
+    try transformer.makeCache(batch: batch, capacity: capacity, leftPadding: leftPadding)
   }
 
   /// Feeds new tokens `ids` (`[B, T]`: the prompt, then one token per step) through the cache and

@@ -162,4 +162,88 @@ struct GPT2Tests {
     let cache = try model.makeCache(capacity: 2)
     #expect(throws: PhotonError.self) { try model.nextTokenLogits(ids: [1, 2, 3], cache: cache) }
   }
+
+  /// A GPT-2 built from a config alone: seeded random weights with HF's initialisation, the same
+  /// for a seed on both backends, another for another seed; it runs the cache path end to end.
+  @Test func randomWeightsAreSeededAndRun() throws {
+    let config = try GPT2Config.decode(
+      Data(#"{"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": 97, "n_positions": 16, "bos_token_id": 0, "eos_token_id": 0}"#.utf8),
+      file: "random")
+    var perBackend: [[Float]] = []
+    for backend in try Backends.all() {
+      let model = try GPT2LMHeadModel(randomWeights: config, seed: 7, backend: backend)
+      let (ids, steps) = try Self.greedy(model, prompt: [3, 50, 96, 0], steps: 4)
+      #expect(ids.count == 4)
+      let full = try backend.floats(model.logits(ids: [3, 50, 96, 0]))
+      expectClose(steps[0], Array(full[(3 * 97)...]), atol: 1e-5, "\(backend.kind) prefill")
+      perBackend.append(steps.flatMap { $0 })
+    }
+    expectClose(perBackend.last!, perBackend[0], atol: 1e-5, "gpu vs cpu, random weights")
+    let again = try GPT2LMHeadModel(randomWeights: config, seed: 7, backend: Backends.cpu)
+    let other = try GPT2LMHeadModel(randomWeights: config, seed: 8, backend: Backends.cpu)
+    let a = try Backends.cpu.floats(again.logits(ids: [1, 2]))
+    #expect(a == (try Backends.cpu.floats(again.logits(ids: [1, 2]))))
+    #expect(a != (try Backends.cpu.floats(other.logits(ids: [1, 2]))))
+    // HF's initialisation: wte ~ normal(0, 0.02); logits of a tied head stay small.
+    #expect(a.allSatisfy { abs($0) < 1 })
+  }
+
+  /// A left-padded batch (rows of different lengths, per-row positions and masks) gives each row
+  /// the logits it has alone, at the prefill and at every step, on both backends.
+  @Test func leftPaddedBatchMatchesSingleRows() throws {
+    let rows: [[Int32]] = [[84, 297, 493, 474, 12], [487, 12], [5, 6, 7]]
+    let longest = 5
+    let padding = rows.map { longest - $0.count }
+    let feed: [[Int32]] = [[455, 319, 3], [1, 2, 530]]
+    for backend in try Backends.all() {
+      let model = try Self.model(backend)
+      let vocab = model.config.vocabSize
+      let cache = try model.makeCache(batch: 3, capacity: longest + 2, leftPadding: padding)
+      var batched = [
+        try backend.floats(
+          model.nextTokenLogits(
+            ids: zip(rows, padding).flatMap { [Int32](repeating: 0, count: $1) + $0 }, cache: cache))
+      ]
+      for step in feed { batched.append(try backend.floats(model.nextTokenLogits(ids: step, cache: cache))) }
+      for (r, row) in rows.enumerated() {
+        let alone = try backend.floats(model.logits(ids: row + feed.map { $0[r] }))
+        for (s, logits) in batched.enumerated() {
+          let position = row.count - 1 + s
+          expectClose(
+            Array(logits[(r * vocab)..<((r + 1) * vocab)]),
+            Array(alone[(position * vocab)..<((position + 1) * vocab)]), atol: 1e-5,
+            "\(backend.kind) row \(r) step \(s)")
+        }
+      }
+    }
+  }
+
+  /// The counters of a greedy decode step after warm-up: no buffer allocated, one small upload
+  /// (the new ids; with padding also their positions, in the same transfer), one read-back of
+  /// 4 bytes per row (the argmax) and that read as the one blocking wait.
+  @Test(arguments: [nil, [0, 3]] as [[Int]?])
+  func greedyDecodeStepCounters(padding: [Int]?) throws {
+    // A device of its own: counters live on the device, and other tests run in parallel.
+    let backend = try OpenCLBackend()
+    let model = try Self.model(backend)
+    let batch = padding?.count ?? 1
+    let cache = try model.makeCache(batch: batch, capacity: 24, leftPadding: padding)
+    var next = try backend.ints(
+      backend.argmax(
+        model.nextTokenLogits(
+          ids: [Int32](repeating: 84, count: 4 * batch), cache: cache)))
+    next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+    for _ in 0..<6 {
+      backend.resetCounters()
+      next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+      let c = backend.counters
+      #expect(c.bufferAllocations == 0, "allocations in a decode step")
+      #expect(c.uploads == 1, "uploads in a decode step")
+      // Grouped uploads align each group to the device's base address alignment.
+      #expect(padding == nil ? c.bytesHostToDevice == 4 * batch : c.bytesHostToDevice <= 1024)
+      #expect(c.readBacks == 1, "read-backs in a decode step")
+      #expect(c.bytesDeviceToHost == 4 * batch)
+      #expect(c.blockingWaits == 1)
+    }
+  }
 }

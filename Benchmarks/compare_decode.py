@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Photon's GPT-2 decode speed against PyTorch's, in one run, on one machine.
+
+Runs `photon bench --generate --random-config gpt2-small --json` (GPT-2 small with seeded random
+weights: no checkpoint) on both backends (.gpu = the OpenCL device, PoCL on a machine without a GPU;
+.cpu = the reference backend) at each prompt length, and, when a Python with torch and transformers
+is given, the shared peer script ../shared/anchors/py_decode_bench.py (PyTorch
+GPT2LMHeadModel(GPT2Config()), random init) at the same shapes; prints one markdown table of prefill
+ms and decode ms/token with the ratio Photon / PyTorch (below 1.0: Photon is faster), with the
+machine, date and load average at start and end.
+
+  python3 Benchmarks/compare_decode.py [--prompts 128,16] [--new-tokens 128] [--batch 1]
+      [--peers-python $PHOTON_PEERS_PYTHON] [--iterations 3] [--photon .build/release/photon]
+
+Peer set-up (a venv outside the repository): see ../shared/anchors/README.md. Other work on the
+machine moves these figures a lot on 2 cores: read the load average before the ratios.
+"""
+import argparse, json, os, platform, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def photon_decode(photon, config, backend, batch, prompt, new_tokens, iterations):
+    out = subprocess.run([photon, "bench", "--generate", "--random-config", config, "--backend", backend,
+                          "--batch", str(batch), "--prompt-len", str(prompt), "--new-tokens", str(new_tokens),
+                          "--iterations", str(iterations), "--json"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--prompts", default="128,16")
+    ap.add_argument("--new-tokens", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--config", default="gpt2-small", help="photon bench --random-config name (GPT-2 small matches the peer's default)")
+    ap.add_argument("--photon", default=os.path.join(ROOT, ".build/release/photon"))
+    ap.add_argument("--peers-python", default=os.environ.get("PHOTON_PEERS_PYTHON"),
+                    help="a python with torch and transformers (default $PHOTON_PEERS_PYTHON)")
+    ap.add_argument("--anchors", default=os.path.join(ROOT, "..", "shared", "anchors", "py_decode_bench.py"))
+    ap.add_argument("--iterations", type=int, default=3, help="timed generations per row (Photon and PyTorch)")
+    ap.add_argument("--backends", default="gpu,cpu")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="PyTorch threads")
+    ap.add_argument("--json", help="also write every row here")
+    args = ap.parse_args()
+
+    if not os.path.exists(args.photon):
+        subprocess.run(["swift", "build", "-c", "release", "--product", "photon"], cwd=ROOT, check=True)
+    prompts = [int(p) for p in args.prompts.split(",")]
+    load_start = os.getloadavg()
+
+    rows = {}
+    for backend in args.backends.split(","):
+        for p in prompts:
+            r = photon_decode(args.photon, args.config, backend, args.batch, p, args.new_tokens, args.iterations)
+            rows[(f"photon-{backend}", p)] = r
+            c = r["counters"]
+            print(f"photon-{backend:4s} prompt {p:4d}: prefill {r['prefill_ms']:9.2f} ms  decode {r['decode_ms_per_token']:8.3f} ms/token"
+                  f" (p90 {r['decode_p90_ms']:.3f})  per step: {c['uploads']} upload, {c['read_backs']} read-back"
+                  f" ({c['bytes_device_to_host']} B), {c['buffer_allocations']} allocations", file=sys.stderr)
+
+    peer = {}
+    if args.peers_python:
+        out_json = os.path.join(ROOT, ".build", "peers-decode.json")
+        os.makedirs(os.path.dirname(out_json), exist_ok=True)
+        subprocess.run([args.peers_python, args.anchors, "--threads", str(args.threads), "--prompts", args.prompts,
+                        "--new-tokens", str(args.new_tokens), "--batch", str(args.batch), "--runs", str(args.iterations),
+                        "--json", out_json], check=True, stdout=sys.stderr)
+        for r in json.load(open(out_json))["rows"]:
+            peer[r["prompt"]] = r
+    load_end = os.getloadavg()
+
+    print(f"Machine: {cpu_name()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
+          f"load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end")
+    print(f"GPT-2 small ({args.config}, random weights), batch {args.batch}, {args.new_tokens} new tokens, greedy; "
+          f"median of {args.iterations} generations")
+    print()
+    print("| engine | prompt | prefill ms | decode ms/token | decode p90 ms | tokens/s | PyTorch ms/token | Photon / PyTorch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (engine, p), r in rows.items():
+        t = peer.get(p)
+        torch_ms = f"{t['decode_ms_per_token']:.2f}" if t else "–"
+        ratio = f"{r['decode_ms_per_token'] / t['decode_ms_per_token']:.2f}" if t else "–"
+        print(f"| {engine} | {p} | {r['prefill_ms']:.1f} | {r['decode_ms_per_token']:.2f} | {r['decode_p90_ms']:.2f} | "
+              f"{r['decode_tokens_per_s']:.1f} | {torch_ms} | {ratio} |")
+    for p, t in sorted(peer.items(), reverse=True):
+        print(f"| torch | {p} | {t['prefill_ms']:.1f} | {t['decode_ms_per_token']:.2f} | – | {t['decode_tokens_per_s']:.1f} | "
+              f"{t['decode_ms_per_token']:.2f} | 1.00 |")
+    if args.json:
+        json.dump(dict(photon=[dict(engine=e, prompt=p, **r) for (e, p), r in rows.items()], torch=list(peer.values()),
+                       load=[load_start[0], load_end[0]]), open(args.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+import Foundation
+import PhotonCPU
+import PhotonLoading
+import PhotonModels
+
+/// Times GPT-2 generation at one shape, as `py_decode_bench.py` times PyTorch: a prefill over P
+/// random ids into a fresh KV cache, then N greedy single-token steps (argmax on the device, 4 bytes
+/// per row read back), fed back. One untimed generation warms up; each timed one adds a prefill
+/// time and N step times.
+public struct DecodeBenchmark: Sendable {
+  /// Rows generated together.
+  public var batch: Int
+  /// P: prompt tokens (random ids).
+  public var promptLength: Int
+  /// N: decode steps timed per generation.
+  public var newTokens: Int
+  /// Timed generations.
+  public var iterations: Int
+  /// Untimed generations first.
+  public var warmup: Int
+
+  public init(batch: Int = 1, promptLength: Int = 128, newTokens: Int = 128, iterations: Int = 3, warmup: Int = 1) {
+    self.batch = batch
+    self.promptLength = promptLength
+    self.newTokens = newTokens
+    self.iterations = iterations
+    self.warmup = warmup
+  }
+
+  /// Model configurations the benchmark can build with random weights, by name.
+  public static let randomConfigs = ["gpt2-small", "gpt2-medium", "distilgpt2"]
+
+  /// The config a name stands for: HF's `GPT2Config()` (small), `gpt2-medium` (24 × 1024, 16
+  /// heads) or DistilGPT-2 (6 layers of small).
+  public static func randomConfig(_ name: String) throws -> GPT2Config {
+    let json: String
+    switch name {
+    case "gpt2-small", "gpt2": json = "{}"
+    case "gpt2-medium": json = #"{"n_layer": 24, "n_embd": 1024, "n_head": 16}"#
+    case "distilgpt2": json = #"{"n_layer": 6}"#
+    default:
+      throw PhotonError(
+        .invalidArgument,
+        "unknown random config '\(name)'; known: \(randomConfigs.joined(separator: ", "))")
+    }
+    return try GPT2Config.decode(Data(json.utf8), file: name)
+  }
+
+  /// What to run: a model folder (GPT-2 type) or a named config with seeded random weights.
+  public enum ModelSource: Sendable {
+    case folder(URL)
+    case random(name: String, seed: UInt64)
+  }
+
+  public struct Result: Sendable, Codable {
+    public var model: String
+    public var device: String
+    public var backend: String
+    public var batch: Int
+    public var promptLen: Int
+    public var newTokens: Int
+    public var iterations: Int
+    /// Median prefill time (prompt through the model, KV cache written, first token's argmax read).
+    public var prefillMs: Double
+    /// Median time of one decode step (one token per row, argmax read back).
+    public var decodeMsPerToken: Double
+    public var decodeP90Ms: Double
+    /// `batch · 1000 / decodeMsPerToken`.
+    public var decodeTokensPerS: Double
+    /// Counters of one decode step after warm-up (`.gpu`; zeros on `.cpu`).
+    public var counters: ExecutionCounters
+    /// Seconds spent building the model (random weights drawn, uploaded).
+    public var loadS: Double
+
+    enum CodingKeys: String, CodingKey {
+      case model, device, backend, batch, iterations, counters
+      case promptLen = "prompt_len", newTokens = "new_tokens"
+      case prefillMs = "prefill_ms", decodeMsPerToken = "decode_ms_per_token"
+      case decodeP90Ms = "decode_p90_ms", decodeTokensPerS = "decode_tokens_per_s"
+      case loadS = "load_s"
+    }
+  }
+
+  /// Runs the benchmark. `progress` receives a line now and then.
+  public func run(model source: ModelSource, backend kind: BackendKind, progress: (String) -> Void = { _ in }) throws -> Result {
+    guard batch > 0, promptLength > 0, newTokens > 0 else {
+      throw PhotonError(
+        .invalidArgument, "batch, prompt length and new tokens must be positive, got \(batch), \(promptLength), \(newTokens)")
+    }
+    guard iterations > 0, warmup >= 0 else {
+      throw PhotonError(.invalidArgument, "iterations must be positive and warm-up non-negative")
+    }
+    let backend = try kind.makeBackend()
+    let gpu = backend as? OpenCLBackend
+    let loadStart = DispatchTime.now().uptimeNanoseconds
+    let model: GPT2LMHeadModel
+    let name: String
+    switch source {
+    case .folder(let url):
+      model = try ModelRegistry.causalLanguageModel(folder: ModelFolder(url: url), backend: backend)
+      name = url.lastPathComponent
+    case .random(let configName, let seed):
+      progress("drawing random weights for \(configName)")
+      model = try GPT2LMHeadModel(randomWeights: Self.randomConfig(configName), seed: seed, backend: backend)
+      name = "\(configName) (random weights)"
+    }
+    let loadS = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+    let capacity = promptLength + newTokens
+    guard capacity <= model.config.nPositions else {
+      throw PhotonError(
+        .invalidArgument,
+        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(model.config.nPositions) positions of \(name)")
+    }
+
+    var random = SplitMix64(seed: 42)
+    let vocabulary = UInt64(model.config.vocabSize)
+    func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    var prefill: [Double] = []
+    var steps: [Double] = []
+    var stepCounters = ExecutionCounters()
+    for run in 0..<(warmup + iterations) {
+      let timed = run >= warmup
+      progress(timed ? "run \(run - warmup + 1)/\(iterations)" : "warm-up \(run + 1)/\(warmup)")
+      let prompt = (0..<(batch * promptLength)).map { _ in Int32(random.next() % vocabulary) }
+      let cache = try model.makeCache(batch: batch, capacity: capacity)
+      let t0 = now()
+      var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: prompt, cache: cache)))
+      let t1 = now()
+      if timed { prefill.append(Double(t1 - t0) / 1e6) }
+      for step in 0..<newTokens {
+        // Counters of one step, once the first timed generation is past its first step.
+        let counted = timed && prefill.count == 1 && step == 1
+        if counted { gpu?.resetCounters() }
+        let s0 = now()
+        next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+        let s1 = now()
+        if counted, let gpu { stepCounters = gpu.counters }
+        if timed { steps.append(Double(s1 - s0) / 1e6) }
+      }
+    }
+    let median = EncoderBenchmark.percentile(steps, 0.5)
+    return Result(
+      model: name, device: backend.deviceName, backend: kind.rawValue, batch: batch, promptLen: promptLength,
+      newTokens: newTokens, iterations: iterations, prefillMs: EncoderBenchmark.percentile(prefill, 0.5),
+      decodeMsPerToken: median, decodeP90Ms: EncoderBenchmark.percentile(steps, 0.9),
+      decodeTokensPerS: Double(batch) * 1000 / median, counters: stepCounters, loadS: loadS)
+  }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import PhotonCore
+import PhotonLoading
+
+/// Where GPT-2's tensors come from: a checkpoint, looked up by HF's names through a
+/// ``WeightScope``, or seeded random values drawn as HF's `GPT2PreTrainedModel._init_weights`
+/// draws them — so a benchmark runs GPT-2 small (or any config) at real shapes without a download.
+struct GPT2Weights: Sendable {
+  enum Source: Sendable {
+    case checkpoint(WeightScope)
+    /// Tensor `name` gets its own generator, seeded from `seed` and the name, so values do not
+    /// depend on the order modules are built in.
+    case random(seed: UInt64, layers: Int, path: String)
+  }
+
+  let source: Source
+  let backend: any Backend
+
+  init(checkpoint: WeightScope, backend: any Backend) {
+    source = .checkpoint(checkpoint)
+    self.backend = backend
+  }
+
+  init(random seed: UInt64, layers: Int, backend: any Backend) {
+    source = .random(seed: seed, layers: layers, path: "")
+    self.backend = backend
+  }
+
+  private init(source: Source, backend: any Backend) {
+    self.source = source
+    self.backend = backend
+  }
+
+  /// One module deeper (`scope("h.0")`).
+  func scope(_ name: String) -> GPT2Weights {
+    switch source {
+    case .checkpoint(let weights):
+      GPT2Weights(source: .checkpoint(weights.scope(name)), backend: backend)
+    case .random(let seed, let layers, let path):
+      GPT2Weights(
+        source: .random(seed: seed, layers: layers, path: path.isEmpty ? name : path + "." + name),
+        backend: backend)
+    }
+  }
+
+  /// Whether the checkpoint has `name` (random weights have exactly the tied GPT-2 set).
+  func contains(_ name: String) -> Bool {
+    switch source {
+    case .checkpoint(let weights): weights.contains(name)
+    case .random: name != "lm_head.weight"
+    }
+  }
+
+  /// Host values of tensor `name` with `shape`.
+  func values(_ name: String, shape: [Int]) throws -> [Float] {
+    switch source {
+    case .checkpoint(let weights):
+      return try weights.tensor(name, shape: shape).values
+    case .random(let seed, let layers, let path):
+      let full = path.isEmpty ? name : path + "." + name
+      let count = shape.elementCount
+      let parts = full.split(separator: ".")
+      let isLayerNorm = parts.contains { $0.hasPrefix("ln_") }
+      if full.hasSuffix(".bias") { return [Float](repeating: 0, count: count) }
+      if isLayerNorm { return [Float](repeating: 1, count: count) }
+      // HF: normal(0, initializer_range = 0.02); residual projections (`c_proj`) by 1/√(2·n_layer).
+      var std: Float = 0.02
+      if parts.contains("c_proj") { std /= Float(2 * layers).squareRoot() }
+      return Self.normal(count: count, std: std, seed: seed ^ Self.fnv1a(full))
+    }
+  }
+
+  /// Tensor `name` on the backend.
+  func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+    try backend.tensor(values(name, shape: shape), shape: shape)
+  }
+
+  /// `nn.LayerNorm` `name` (`weight`, `bias`).
+  func layerNorm(_ name: String, channels: Int, eps: Float) throws -> LayerNorm {
+    let p = scope(name)
+    return LayerNorm(
+      weight: try p.tensor("weight", shape: [channels]),
+      bias: try p.tensor("bias", shape: [channels]), eps: eps)
+  }
+
+  /// `count` draws from normal(0, std) (Box–Muller over SplitMix64).
+  static func normal(count: Int, std: Float, seed: UInt64) -> [Float] {
+    var random = SplitMix64(seed: seed)
+    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+      var i = 0
+      while i < count {
+        // u1 in (0, 1], so log(u1) is finite.
+        let u1 = Double((random.next() >> 11) + 1) / Double(1 << 53)
+        let u2 = Double(random.next() >> 11) / Double(1 << 53)
+        let radius = (-2 * Foundation.log(u1)).squareRoot() * Double(std)
+        let angle = 2 * Double.pi * u2
+        buffer[i] = Float(radius * Foundation.cos(angle))
+        if i + 1 < count { buffer[i + 1] = Float(radius * Foundation.sin(angle)) }
+        i += 2
+      }
+      initialized = count
+    }
+  }
+
+  /// FNV-1a of a tensor name: a per-tensor seed that is the same on every platform.
+  static func fnv1a(_ text: String) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in text.utf8 {
+      hash ^= UInt64(byte)
+      hash = hash &* 0x100_0000_01b3
+    }
+    return hash
+  }
+}
+
+extension LayerNorm {
+  /// A LayerNorm from tensors already on the backend.
+  init(weight: Tensor, bias: Tensor, eps: Float) {
+    self.weight = weight
+    self.bias = bias
+    self.eps = eps
+  }
+}
+
+/// SplitMix64: small, fast and the same on every platform, so seeds reproduce (random weights
+/// here, the sampler in `Photon`).
+package struct SplitMix64: RandomNumberGenerator {
+  private var state: UInt64
+  package init(seed: UInt64) { state = seed }
+  package mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
