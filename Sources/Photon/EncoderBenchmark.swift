@@ -12,6 +12,8 @@ public struct EncoderBenchmark: Sendable {
   public var warmup: Int
   /// Per-kernel device time from OpenCL profiling events (`.gpu` only).
   public var profile: Bool
+  /// How the linear weights are stored (`weight_bytes` shows the effect).
+  public var precision: Precision = .fp32
 
   public init(batch: Int = 1, sequence: Int = 128, iterations: Int = 10, warmup: Int = 2, profile: Bool = false) {
     self.batch = batch
@@ -30,6 +32,8 @@ public struct EncoderBenchmark: Sendable {
   public struct Result: Sendable, Codable {
     public var device: String
     public var backend: String
+    /// fp32, fp16 or int8 linear weights.
+    public var precision: String
     public var batch: Int
     public var seq: Int
     public var iterations: Int
@@ -52,7 +56,7 @@ public struct EncoderBenchmark: Sendable {
     public var kernels: [KernelTime]?
 
     enum CodingKeys: String, CodingKey {
-      case device, backend, batch, seq, iterations
+      case device, backend, precision, batch, seq, iterations
       case medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms"
       case tokensPerS = "tokens_per_s", sentencesPerS = "sentences_per_s"
       case flopsPerForward = "flops_per_forward", gflops, counters
@@ -75,7 +79,7 @@ public struct EncoderBenchmark: Sendable {
     case .gpu: backend = try OpenCLBackend(device: OpenCLDevice.select(profiling: profile))
     }
     let gpu = backend as? OpenCLBackend
-    let encoder = try ModelRegistry.encoder(folder: folder, backend: backend)
+    let encoder = try ModelRegistry.encoder(folder: folder, backend: backend, precision: precision)
     guard sequence <= encoder.maxSequenceLength else {
       throw PhotonError(
         .invalidArgument,
@@ -124,7 +128,7 @@ public struct EncoderBenchmark: Sendable {
     let median = Self.percentile(times, 0.5)
     let flops = Self.flops(folder.config, batch: batch, sequence: sequence)
     return Result(
-      device: backend.deviceName, backend: kind.rawValue, batch: batch, seq: sequence, iterations: iterations,
+      device: backend.deviceName, backend: kind.rawValue, precision: precision.rawValue, batch: batch, seq: sequence, iterations: iterations,
       medianMs: median, p90Ms: Self.percentile(times, 0.9), minMs: times.min() ?? 0,
       tokensPerS: Double(batch * sequence) / median * 1000, sentencesPerS: Double(batch) / median * 1000,
       flopsPerForward: flops, gflops: flops / median / 1e6, counters: counters,

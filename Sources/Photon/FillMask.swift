@@ -23,9 +23,12 @@ public final class FillMask: Sendable {
   let model: BertForMaskedLM
   public let maskToken: String
 
-  public init(model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil) throws {
+  /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8).
+  public init(
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision = .fp32
+  ) throws {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
-    self.model = try ModelRegistry.maskedLanguageModel(folder: pipeline.folder, backend: pipeline.backend)
+    self.model = try ModelRegistry.maskedLanguageModel(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
     guard let id = pipeline.tokenizer.maskTokenId, let token = pipeline.tokenizer.token(forId: id) else {
       throw PhotonError(.invalidFile, "\(pipeline.folder.url.path): the tokenizer has no mask token")
     }

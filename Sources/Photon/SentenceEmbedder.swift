@@ -23,9 +23,12 @@ public final class SentenceEmbedder: Sendable {
   ///   - model: a Hugging Face model folder (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, MiniLM).
   ///   - backend: `.gpu` (OpenCL) or `.cpu` (reference); by default `.gpu` when a device exists.
   ///   - maxLength: truncation length in tokens; default: the folder's (see `TextPipeline`).
-  public init(model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil) throws {
+  ///   - precision: how linear weights are stored on the backend (fp32, fp16, int8).
+  public init(
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision = .fp32
+  ) throws {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
-    encoder = try ModelRegistry.encoder(folder: pipeline.folder, backend: pipeline.backend)
+    encoder = try ModelRegistry.encoder(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
     // Without a sentence-transformers config, mean pooling without normalisation (what
     // sentence-transformers builds for a plain transformers folder).
     pooling = pipeline.folder.sentenceTransformers?.pooling ?? .mean

@@ -28,9 +28,12 @@ public final class TextClassifier: Sendable {
     case softmax, sigmoid, identity
   }
 
-  public init(model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil) throws {
+  /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8).
+  public init(
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision = .fp32
+  ) throws {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
-    self.model = try ModelRegistry.sequenceClassifier(folder: pipeline.folder, backend: pipeline.backend)
+    self.model = try ModelRegistry.sequenceClassifier(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
     labels = self.model.labels.isEmpty ? ["LABEL_0"] : self.model.labels
     switch pipeline.folder.config {
     case .bert(let config) where config.problemType == .multiLabelClassification: scoring = .sigmoid

@@ -21,6 +21,7 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
   var model: String?
   @Option(help: "cpu or gpu.") var backend: BackendKind?
+  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders).") var precision: Precision = .fp32
   @Option(help: "Sequences per batch.") var batch = 1
   @Option(help: "Tokens per sequence.") var seq = 128
   @Option(help: "Timed runs (default 10; generations with --generate: 3).") var iterations: Int?
@@ -51,7 +52,8 @@ struct BenchCommand: ParsableCommand {
     let warmup = warmup ?? 2
     let url = URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
     let kind = backend ?? .preferred
-    let benchmark = EncoderBenchmark(batch: batch, sequence: seq, iterations: iterations, warmup: warmup, profile: profile)
+    var benchmark = EncoderBenchmark(batch: batch, sequence: seq, iterations: iterations, warmup: warmup, profile: profile)
+    benchmark.precision = precision
     let result = try benchmark.run(model: url, backend: kind) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
     }

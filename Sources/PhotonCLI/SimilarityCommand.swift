@@ -15,7 +15,8 @@ struct SimilarityCommand: ParsableCommand {
   func run() throws {
     let texts = try options.readTexts()
     let started = Date()
-    let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength)
+    let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+      precision: options.precision)
     let loaded = Date()
     let embeddings = try embedder.embed(texts)
     let finished = Date()

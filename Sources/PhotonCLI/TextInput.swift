@@ -13,6 +13,9 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Truncate inputs to this many tokens (default: the model folder's limit).")
   var maxLength: Int?
 
+  @Option(help: "Linear weights as fp32 (default), fp16 (half) or int8 (q8_0: blocks of 32, one scale each).")
+  var precision: Precision = .fp32
+
   @Flag(help: "Read one JSON string per input line (texts may contain newlines and tabs).")
   var jsonl = false
 
@@ -46,6 +49,8 @@ struct ModelOptions: ParsableArguments {
 }
 
 extension BackendKind: ExpressibleByArgument {}
+/// An unknown value is an error listing fp32, fp16 and int8 (ArgumentParser's CaseIterable check).
+extension Precision: ExpressibleByArgument {}
 
 /// Writes one JSON value per line.
 func printJSONLine<T: Encodable>(_ value: T) throws {

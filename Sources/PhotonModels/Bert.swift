@@ -113,11 +113,14 @@ public final class BertModel: EncoderModel {
   /// - Parameters:
   ///   - weights: the checkpoint root (names with or without the `bert.` / `roberta.` prefix).
   ///   - roberta: number positions as RoBERTa does.
-  public init(weights: WeightScope, config: BertConfig, backend: any Backend, roberta: Bool = false) throws {
+  ///   - precision: how linear weights are stored (embeddings stay fp32).
+  public init(
+    weights: WeightScope, config: BertConfig, backend: any Backend, roberta: Bool = false, precision: Precision = .fp32
+  ) throws {
     self.config = config
     self.backend = backend
     self.positionsAfterPadding = roberta
-    let p = Parameters(scope: weights, backend: backend)
+    let p = Parameters(scope: weights, backend: backend, precision: precision)
     embeddings = try BertEmbeddings(p.scope("embeddings"), config: config)
     layers = try (0..<config.numHiddenLayers).map { i in
       try BertLayer(p.scope("encoder.layer.\(i)"), config: config)
@@ -179,13 +182,13 @@ public final class BertForSequenceClassification: Sendable {
   let classifier: Linear
   public let labels: [String]
 
-  public init(weights: WeightScope, config: BertConfig, backend: any Backend) throws {
-    bert = try BertModel(weights: weights, config: config, backend: backend)
+  public init(weights: WeightScope, config: BertConfig, backend: any Backend, precision: Precision = .fp32) throws {
+    bert = try BertModel(weights: weights, config: config, backend: backend, precision: precision)
     guard bert.hasPooler else {
       throw PhotonError(.missingTensor, "BertForSequenceClassification needs bert.pooler.dense.weight, absent from \(weights.weights.url.lastPathComponent)")
     }
     labels = config.labels
-    classifier = try Linear(Parameters(scope: weights, backend: backend), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
+    classifier = try Linear(Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
   }
 
   /// Logits `[B, labels]`.
@@ -202,10 +205,10 @@ public final class BertForTokenClassification: Sendable {
   let classifier: Linear
   public let labels: [String]
 
-  public init(weights: WeightScope, config: BertConfig, backend: any Backend) throws {
-    bert = try BertModel(weights: weights, config: config, backend: backend)
+  public init(weights: WeightScope, config: BertConfig, backend: any Backend, precision: Precision = .fp32) throws {
+    bert = try BertModel(weights: weights, config: config, backend: backend, precision: precision)
     labels = config.labels
-    classifier = try Linear(Parameters(scope: weights, backend: backend), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
+    classifier = try Linear(Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
   }
 
   /// Logits `[B, T, labels]`.
@@ -223,9 +226,9 @@ public final class BertForMaskedLM: Sendable {
   let transformNorm: LayerNorm
   let decoder: Linear
 
-  public init(weights: WeightScope, config: BertConfig, backend: any Backend) throws {
-    bert = try BertModel(weights: weights, config: config, backend: backend)
-    let p = Parameters(scope: weights, backend: backend).scope("cls.predictions")
+  public init(weights: WeightScope, config: BertConfig, backend: any Backend, precision: Precision = .fp32) throws {
+    bert = try BertModel(weights: weights, config: config, backend: backend, precision: precision)
+    let p = Parameters(scope: weights, backend: backend, precision: precision).scope("cls.predictions")
     let c = config.hiddenSize
     transform = try Linear(p, "transform.dense", in: c, out: c)
     activation = config.hiddenAct.activation
@@ -236,7 +239,8 @@ public final class BertForMaskedLM: Sendable {
       ? "cls.predictions.decoder.weight" : "embeddings.word_embeddings.weight"
     decoder = Linear(
       weight: try backend.linearWeight(
-        root.values(decoderName, shape: [config.vocabSize, c]), outFeatures: config.vocabSize, inFeatures: c),
+        root.values(decoderName, shape: [config.vocabSize, c]), outFeatures: config.vocabSize, inFeatures: c,
+        precision: precision),
       bias: try p.tensor("bias", shape: [config.vocabSize]))
   }
 

@@ -59,10 +59,11 @@ public final class DistilBertModel: EncoderModel {
   let embeddingNorm: LayerNorm
   let layers: [TransformerBlock]
 
-  public init(weights: WeightScope, config: DistilBertConfig, backend: any Backend) throws {
+  /// - Parameter precision: how linear weights are stored (embeddings stay fp32).
+  public init(weights: WeightScope, config: DistilBertConfig, backend: any Backend, precision: Precision = .fp32) throws {
     self.config = config
     self.backend = backend
-    let p = Parameters(scope: weights, backend: backend)
+    let p = Parameters(scope: weights, backend: backend, precision: precision)
     wordEmbeddings = try p.tensor("embeddings.word_embeddings.weight", shape: [config.vocabSize, config.dim])
     positionEmbeddings = try p.tensor(
       "embeddings.position_embeddings.weight", shape: [config.maxPositionEmbeddings, config.dim])

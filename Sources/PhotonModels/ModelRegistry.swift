@@ -45,16 +45,21 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
 /// Builds the encoder a model folder describes: `model_type` picks the graph.
 public enum ModelRegistry {
   /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa, DistilBERT or T5 folder.
-  public static func encoder(folder: ModelFolder, backend: any Backend) throws -> any EncoderModel {
+  /// `precision` applies to the linear weights of BERT-family encoders; T5 encoders load fp32.
+  public static func encoder(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
+    -> any EncoderModel
+  {
     let weights = try folder.openWeights()
     switch folder.config {
     case .bert(let config):
-      return try BertModel(weights: weights.scope("", modelPrefix: "bert"), config: config, backend: backend)
+      return try BertModel(weights: weights.scope("", modelPrefix: "bert"), config: config, backend: backend, precision: precision)
     case .roberta(let config), .xlmRoberta(let config):
       return try BertModel(
-        weights: weights.scope("", modelPrefix: "roberta"), config: config, backend: backend, roberta: true)
+        weights: weights.scope("", modelPrefix: "roberta"), config: config, backend: backend, roberta: true,
+        precision: precision)
     case .distilBert(let config):
-      return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend)
+      return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend,
+        precision: precision)
     case .t5(let config):
       // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
       return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend)
@@ -69,7 +74,7 @@ public enum ModelRegistry {
 extension ModelRegistry {
   /// `BertForSequenceClassification` from a BERT-type folder (heads of other architectures are
   /// not supported yet and are named in the error).
-  public static func sequenceClassifier(folder: ModelFolder, backend: any Backend) throws
+  public static func sequenceClassifier(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
     -> BertForSequenceClassification
   {
     guard case .bert(let config) = folder.config else {
@@ -78,11 +83,12 @@ extension ModelRegistry {
         "\(folder.configURL.path): sequence classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
     return try BertForSequenceClassification(
-      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
+      precision: precision)
   }
 
   /// `BertForTokenClassification` from a BERT-type folder.
-  public static func tokenClassifier(folder: ModelFolder, backend: any Backend) throws
+  public static func tokenClassifier(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
     -> BertForTokenClassification
   {
     guard case .bert(let config) = folder.config else {
@@ -91,17 +97,19 @@ extension ModelRegistry {
         "\(folder.configURL.path): token classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
     return try BertForTokenClassification(
-      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
+      precision: precision)
   }
 
   /// `BertForMaskedLM` from a BERT-type folder.
-  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend) throws -> BertForMaskedLM {
+  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws -> BertForMaskedLM {
     guard case .bert(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
         "\(folder.configURL.path): fill-mask is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
     return try BertForMaskedLM(
-      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend)
+      weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
+      precision: precision)
   }
 }

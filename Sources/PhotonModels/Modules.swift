@@ -5,15 +5,19 @@ import PhotonLoading
 public struct Parameters: Sendable {
   public let scope: WeightScope
   public let backend: any Backend
+  /// How ``Linear`` weights are stored (fp16 / int8: see ``Precision``). Other tensors (biases,
+  /// norms, embedding tables) stay fp32.
+  public let precision: Precision
 
-  public init(scope: WeightScope, backend: any Backend) {
+  public init(scope: WeightScope, backend: any Backend, precision: Precision = .fp32) {
     self.scope = scope
     self.backend = backend
+    self.precision = precision
   }
 
-  /// The same backend, one name level deeper (`parameters.scope("encoder.layer.0")`).
+  /// The same backend and precision, one name level deeper (`parameters.scope("encoder.layer.0")`).
   public func scope(_ path: String) -> Parameters {
-    Parameters(scope: scope.scope(path), backend: backend)
+    Parameters(scope: scope.scope(path), backend: backend, precision: precision)
   }
 
   /// Tensor `name` with the expected `shape` (a wrong shape names both shapes and the tensor).
@@ -32,13 +36,14 @@ public struct Linear: Sendable {
   public let weight: LinearWeight
   public let bias: Tensor?
 
-  /// Loads `name.weight` (HF `[out, in]`) and `name.bias`.
+  /// Loads `name.weight` (HF `[out, in]`, stored at `parameters.precision`) and `name.bias`.
   public init(_ parameters: Parameters, _ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true)
     throws
   {
     let p = parameters.scope(name)
     self.weight = try parameters.backend.linearWeight(
-      p.values("weight", shape: [outFeatures, inFeatures]), outFeatures: outFeatures, inFeatures: inFeatures)
+      p.values("weight", shape: [outFeatures, inFeatures]), outFeatures: outFeatures, inFeatures: inFeatures,
+      precision: parameters.precision)
     self.bias = bias ? try p.tensor("bias", shape: [outFeatures]) : nil
   }
 
@@ -53,7 +58,8 @@ public struct Linear: Sendable {
       biases += try p.values("bias", shape: [outFeatures])
     }
     let total = outFeatures * names.count
-    self.weight = try parameters.backend.linearWeight(weights, outFeatures: total, inFeatures: inFeatures)
+    self.weight = try parameters.backend.linearWeight(
+      weights, outFeatures: total, inFeatures: inFeatures, precision: parameters.precision)
     self.bias = try parameters.backend.tensor(biases, shape: [total])
   }
 
