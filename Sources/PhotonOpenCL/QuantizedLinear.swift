@@ -101,7 +101,9 @@ extension OpenCLBackend {
     let np = panels ? weight.storage.shape[0] * weight.storage.shape[2] : weight.storage.shape[1]
     let y = try allocate(shape, for: "linear output \(shape)")
     guard m > 0, n > 0 else { return y }
-    var arguments: [KernelArgument] = [.buffer(try x.deviceBuffer(of: self)), .buffer(try weight.storage.deviceBuffer(of: self))]
+    var arguments: [KernelArgument] = [
+      .buffer(try x.deviceBuffer(of: self)), .buffer(try weight.storage.deviceBuffer(of: self)),
+    ]
     if int8, let scales = weight.scales { arguments.append(.buffer(try scales.deviceBuffer(of: self))) }
     arguments += [
       .buffer(try bias?.deviceBuffer(of: self)), .buffer(try y.deviceBuffer(of: self)), .int(m), .int(n), .int(k),

@@ -20,7 +20,9 @@ struct PrecisionCLITests {
     func embed(_ precision: String) throws -> [[Double]] {
       let result = try CLITests.photon(["embed", "--backend", "gpu", "--precision", precision], input: input)
       #expect(result.status == 0, "\(result.stderr)")
-      return try CLITests.lines(result.stdout).map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double]) }
+      return try CLITests.lines(result.stdout).map {
+        try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double])
+      }
     }
     let (fp32, int8) = (try embed("fp32"), try embed("int8"))
     #expect(fp32.count == 2 && int8.count == 2)
@@ -36,7 +38,8 @@ struct PrecisionCLITests {
       input: Data("\"A man is eating food.\"\n\"Two\\nlines\"\n".utf8))
     #expect(result.status == 0, "\(result.stderr)")
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-    #expect(object["texts"] as? Int == 2 && object["precision"] as? String == "fp16" && object["backend"] as? String == "cpu")
+    #expect(
+      object["texts"] as? Int == 2 && object["precision"] as? String == "fp16" && object["backend"] as? String == "cpu")
     #expect((object["min_cosine"] as? Double ?? 0) >= 0.99999)
     #expect(object["mean_cosine"] is Double && object["max_abs_diff"] is Double)
   }
@@ -44,8 +47,10 @@ struct PrecisionCLITests {
   @Test func benchReportsSmallerWeightBytes() throws {
     func weightBytes(_ precision: String) throws -> Int {
       let result = try CLITests.photon(
-        ["bench", "--model", Fixtures.url("tiny-models/tiny-bert").path, "--backend", "gpu", "--seq", "8",
-         "--iterations", "1", "--warmup", "0", "--json", "--precision", precision])
+        [
+          "bench", "--model", Fixtures.url("tiny-models/tiny-bert").path, "--backend", "gpu", "--seq", "8",
+          "--iterations", "1", "--warmup", "0", "--json", "--precision", precision,
+        ])
       #expect(result.status == 0, "\(result.stderr)")
       let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
       #expect(object["precision"] as? String == precision)

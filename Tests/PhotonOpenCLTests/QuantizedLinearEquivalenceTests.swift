@@ -166,7 +166,8 @@ struct QuantizedLinearEquivalenceTests {
     let gpu = try TestBackends.gpu(gemm: variant)
     let w = [Float](repeating: 0.25, count: 384 * 384)
     func bytes(_ weight: LinearWeight) throws -> Int {
-      try weight.storage.deviceBuffer(of: gpu).byteCount + (weight.scales.map { try $0.deviceBuffer(of: gpu).byteCount } ?? 0)
+      try weight.storage.deviceBuffer(of: gpu).byteCount
+        + (weight.scales.map { try $0.deviceBuffer(of: gpu).byteCount } ?? 0)
     }
     let fp32 = try bytes(gpu.linearWeight(w, outFeatures: 384, inFeatures: 384, precision: .fp32))
     let fp16 = try bytes(gpu.linearWeight(w, outFeatures: 384, inFeatures: 384, precision: .fp16))
