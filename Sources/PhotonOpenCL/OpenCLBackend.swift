@@ -11,7 +11,7 @@ import PhotonKernels
 /// ``Options`` or the environment (`PHOTON_GEMM`, `PHOTON_ATTENTION`).
 public final class OpenCLBackend: Backend, @unchecked Sendable {
   /// GEMM implementations for ``linear(_:_:bias:activation:)``.
-  public enum GEMMVariant: String, CaseIterable, Sendable {
+  public enum GEMMVariant: String, CaseIterable, Sendable, Codable {
     /// `gemm_packed_rows_x32`: float16 register blocks, no local memory (CPU-like devices).
     case packedRows = "packed-rows"
     /// `gemm_tiled_local`: 32×32 tiles staged in local memory by 8×8 work-groups (GPUs).
@@ -24,7 +24,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
   }
 
   /// Fused attention implementations.
-  public enum AttentionVariant: String, CaseIterable, Sendable {
+  public enum AttentionVariant: String, CaseIterable, Sendable, Codable {
     /// `attention_rowwise`: one work-item per query row, keys streamed from global memory.
     case rowwise
     /// `attention_tiled`: keys and values staged in local memory per work-group.
@@ -72,12 +72,21 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     self.pool = BufferPool(context: device.context, info: device.info)
     self.compiler = ProgramCompiler(device: device, cacheDirectory: options.cacheDirectory)
     let environment = ProcessInfo.processInfo.environment
-    self.gemmVariant = try options.gemm
+    // Forced variants (options, then environment) win; otherwise the tuned choice for this device
+    // (measured at first use and kept on disk), else the device type's default.
+    let forcedGEMM = try options.gemm
       ?? Self.parse(environment["PHOTON_GEMM"], as: GEMMVariant.self, variable: "PHOTON_GEMM")
-      ?? (device.info.isGPU ? .tiledLocal : .panelRows)
-    self.attentionVariant = try options.attention
+    let forcedAttention = try options.attention
       ?? Self.parse(environment["PHOTON_ATTENTION"], as: AttentionVariant.self, variable: "PHOTON_ATTENTION")
-      ?? (device.info.isGPU ? .tiled : .keysVectorized)
+    var tuned: KernelTuner.Choice?
+    if forcedGEMM == nil || forcedAttention == nil {
+      // Without a cache directory there is nowhere to keep a tuning run: use the defaults.
+      tuned = KernelTuner.automatic && options.cacheDirectory != nil
+        ? try KernelTuner.choice(for: device, in: options.cacheDirectory)
+        : KernelTuner.stored(for: device, in: options.cacheDirectory)
+    }
+    self.gemmVariant = forcedGEMM ?? tuned?.gemm ?? (device.info.isGPU ? .tiledLocal : .panelRows)
+    self.attentionVariant = forcedAttention ?? tuned?.attention ?? (device.info.isGPU ? .tiled : .keysVectorized)
   }
 
   static func parse<V: RawRepresentable & CaseIterable>(
