@@ -21,10 +21,19 @@ public struct GenerationOptions: Sendable, Equatable {
   public var seed: UInt64?
   /// Force sampling on or off (nil: on when any sampling field is set, else the config's).
   public var doSample: Bool?
+  /// HF's `repetition_penalty` (> 0; 1 or nil: none): before choosing each token, the logit of
+  /// every token already in the sequence (prompt and generated) is divided by it when positive
+  /// and multiplied by it when negative. Applies to greedy decoding too (the logits row is then
+  /// read back instead of 4 bytes).
+  public var repetitionPenalty: Float?
+  /// Generation stops once the new text contains any of these (HF's `stop_strings`; the text
+  /// returned still ends with it, and ``GenerationResult/finishReason`` is `.stop`).
+  public var stopStrings: [String]
 
   public init(
     maxNewTokens: Int? = nil, temperature: Float? = nil, topK: Int? = nil, topP: Float? = nil,
-    seed: UInt64? = nil, doSample: Bool? = nil
+    seed: UInt64? = nil, doSample: Bool? = nil, repetitionPenalty: Float? = nil,
+    stopStrings: [String] = []
   ) {
     self.maxNewTokens = maxNewTokens
     self.temperature = temperature
@@ -32,11 +41,20 @@ public struct GenerationOptions: Sendable, Equatable {
     self.topP = topP
     self.seed = seed
     self.doSample = doSample
+    self.repetitionPenalty = repetitionPenalty
+    self.stopStrings = stopStrings
   }
 
   /// Throws `.invalidArgument` for temperature < 0, top-p outside (0, 1], top-k < 0,
-  /// max-new-tokens < 1.
+  /// max-new-tokens < 1, a repetition penalty that is not a positive number, an empty stop string.
   public func validate() throws {
+    if let repetitionPenalty, !(repetitionPenalty > 0 && repetitionPenalty.isFinite) {
+      throw PhotonError(
+        .invalidArgument, "repetition penalty must be a positive number, got \(repetitionPenalty)")
+    }
+    if stopStrings.contains("") {
+      throw PhotonError(.invalidArgument, "stop strings must not be empty")
+    }
     if let temperature, !(temperature >= 0) {
       throw PhotonError(.invalidArgument, "temperature must be ≥ 0, got \(temperature)")
     }
@@ -60,6 +78,8 @@ public struct GenerationResult: Sendable, Equatable {
     case length
     /// The model's context (`n_positions`) is full; fewer than `maxNewTokens` were generated.
     case context
+    /// The new text contains one of the stop strings (it ends the text or lies in its last token).
+    case stop
   }
 
   /// The new text (special tokens left out; the prompt is not repeated).
@@ -124,55 +144,161 @@ public final class TextGenerator: Sendable {
     prompt: String, options: GenerationOptions = GenerationOptions(),
     onText: (String) throws -> Void = { _ in }, onToken: (Int32) throws -> Void = { _ in }
   ) throws -> GenerationResult {
+    try generate(
+      ids: [promptIds(prompt)], options: options, onText: { try onText($1) },
+      onToken: { try onToken($1) })[0]
+  }
+
+  /// Generates a continuation of each prompt, all in one batch; returns the texts in input order.
+  public func generate(prompts: [String], options: GenerationOptions = GenerationOptions()) throws
+    -> [String]
+  {
+    try generateResults(prompts: prompts, options: options).map(\.text)
+  }
+
+  /// Generates a continuation of each prompt in one batch: the prompts are left-padded to the
+  /// longest (each row keeps its own positions and masks its pads, so it produces what it would
+  /// alone), every step runs all rows, and a row that reaches eos or a stop string stops growing
+  /// while the others go on. Results are in input order.
+  public func generateResults(
+    prompts: [String], options: GenerationOptions = GenerationOptions()
+  ) throws -> [GenerationResult] {
+    guard !prompts.isEmpty else { return [] }
+    return try generate(ids: prompts.map(promptIds), options: options)
+  }
+
+  /// One row of a batched generation.
+  private struct Row {
+    var prompt: [Int32]
+    var generated: [Int32] = []
+    var detokenizer: StreamingDetokenizer
+    var text = ""
+    var reason: GenerationResult.FinishReason?
+    var sampler: Sampler?
+    /// Ids already in the sequence, for the repetition penalty.
+    var seen: Set<Int32>
+    /// The prompt's last characters (one fewer than the longest stop string): HF matches stop
+    /// strings against the whole sequence, so one may begin in the prompt and end in a new token.
+    var promptTail = ""
+  }
+
+  /// The decoding loop for a batch of prompt ids (one row each).
+  func generate(
+    ids prompts: [[Int32]], options: GenerationOptions,
+    onText: (Int, String) throws -> Void = { _, _ in },
+    onToken: (Int, Int32) throws -> Void = { _, _ in }
+  ) throws -> [GenerationResult] {
     try options.validate()
-    let ids = try promptIds(prompt)
-    guard ids.count <= contextLength else {
+    for ids in prompts where ids.count > contextLength {
       throw PhotonError(
         .invalidInput,
         "prompt of \(ids.count) tokens is longer than the model's context of \(contextLength) tokens (n_positions)"
       )
     }
-    let plan = decodingPlan(options, promptLength: ids.count)
-    var sampler = plan.sample ? Sampler(options: plan, seed: options.seed) : nil
+    let longest = prompts.map(\.count).max() ?? 1
+    let plan = decodingPlan(options, promptLength: longest)
     let backend = model.backend
-    // The k-th new token needs token k−1 fed at position prompt + k − 2: the cache holds
-    // prompt + maxNew − 1 positions.
-    let cache = try model.makeCache(capacity: ids.count + plan.maxNewTokens - 1)
-    var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-    var generated: [Int32] = []
-    var text = ""
-    var input = ids
-    var reason = GenerationResult.FinishReason.length
+    let batch = prompts.count
+    let padding = prompts.map { longest - $0.count }
+    // The k-th new token needs token k−1 fed at column longest + k − 2: the cache holds
+    // longest + maxNew − 1 columns.
+    let cache = try model.makeCache(
+      batch: batch, capacity: longest + plan.maxNewTokens - 1,
+      leftPadding: padding.contains { $0 > 0 } ? padding : nil)
+    // Pad columns are masked; any id in the vocabulary will do.
+    let padId = Int32(generationConfig.padTokenID ?? model.config.padTokenID ?? 0)
+    let penalty = options.repetitionPenalty ?? 1
+    let longestStop = options.stopStrings.map(\.count).max() ?? 0
+    var rows = prompts.map { ids in
+      Row(
+        prompt: ids, detokenizer: StreamingDetokenizer(tokenizer: tokenizer),
+        sampler: plan.sample ? Sampler(options: plan, seed: options.seed) : nil,
+        seen: Set(ids),
+        promptTail: String(tokenizer.decode(ids).suffix(max(0, longestStop - 1))))
+    }
+    var input = zip(prompts, padding).flatMap { [Int32](repeating: padId, count: $1) + $0 }
     let eos = Set(plan.eos)
-    while generated.count < plan.maxNewTokens {
+    let vocabulary = model.config.vocabSize
+    for _ in 0..<plan.maxNewTokens {
       let logits = try model.nextTokenLogits(ids: input, cache: cache)
-      let next: Int32
-      if var active = sampler {
-        next = try active.sample(backend.floats(logits))
-        sampler = active
+      var next: [Int32]
+      if !plan.sample && penalty == 1 {
+        // Greedy: argmax on the device, 4 bytes per row back.
+        next = try backend.ints(backend.argmax(logits))
       } else {
-        next = try backend.ints(backend.argmax(logits))[0]
+        let all = try backend.floats(logits)
+        next = [Int32](repeating: padId, count: batch)
+        for r in rows.indices where rows[r].reason == nil {
+          var row = Array(all[(r * vocabulary)..<((r + 1) * vocabulary)])
+          if penalty != 1 { applyRepetitionPenalty(penalty, to: &row, seen: rows[r].seen) }
+          if var sampler = rows[r].sampler {
+            next[r] = sampler.sample(row)
+            rows[r].sampler = sampler
+          } else {
+            next[r] = Self.argmax(row)
+          }
+        }
       }
-      generated.append(next)
-      try onToken(next)
-      let piece = detokenizer.append(next)
-      if !piece.isEmpty {
-        text += piece
-        try onText(piece)
+      for r in rows.indices where rows[r].reason == nil {
+        let token = next[r]
+        rows[r].generated.append(token)
+        rows[r].seen.insert(token)
+        try onToken(r, token)
+        let piece = rows[r].detokenizer.append(token)
+        if !piece.isEmpty {
+          rows[r].text += piece
+          try onText(r, piece)
+        }
+        if eos.contains(token) {
+          rows[r].reason = .eos
+        } else if Self.containsStop(options.stopStrings, rows[r].promptTail + rows[r].text) {
+          rows[r].reason = .stop
+        }
+        if rows[r].reason != nil { try finish(&rows[r], r, onText) }
       }
-      if eos.contains(next) {
-        reason = .eos
-        break
-      }
-      input = [next]
+      if rows.allSatisfy({ $0.reason != nil }) { break }
+      // Finished rows keep running (their tokens are ignored), as HF's padded batches do.
+      input = zip(next, rows).map { $1.reason == nil ? $0 : padId }
     }
-    if reason == .length && plan.clamped { reason = .context }
-    let rest = detokenizer.finish()
+    for r in rows.indices where rows[r].reason == nil {
+      rows[r].reason = plan.clamped ? .context : .length
+      try finish(&rows[r], r, onText)
+    }
+    return rows.map {
+      GenerationResult(text: $0.text, tokenIds: $0.generated, finishReason: $0.reason ?? .length)
+    }
+  }
+
+  /// Flushes a finished row's detokenizer.
+  private func finish(_ row: inout Row, _ index: Int, _ onText: (Int, String) throws -> Void)
+    throws
+  {
+    let rest = row.detokenizer.finish()
     if !rest.isEmpty {
-      text += rest
-      try onText(rest)
+      row.text += rest
+      try onText(index, rest)
     }
-    return GenerationResult(text: text, tokenIds: generated, finishReason: reason)
+  }
+
+  /// Whether `text` (a prompt tail and the new text) contains a stop string.
+  static func containsStop(_ stops: [String], _ text: String) -> Bool {
+    !stops.isEmpty && stops.contains { text.contains($0) }
+  }
+
+  /// HF's `RepetitionPenaltyLogitsProcessor`: each seen token's logit divided by `penalty` when
+  /// positive, multiplied when negative.
+  func applyRepetitionPenalty(_ penalty: Float, to logits: inout [Float], seen: Set<Int32>) {
+    for id in seen where Int(id) < logits.count {
+      let value = logits[Int(id)]
+      logits[Int(id)] = value < 0 ? value * penalty : value / penalty
+    }
+  }
+
+  /// The first index of the largest value (as `torch.argmax` and the device's argmax).
+  static func argmax(_ values: [Float]) -> Int32 {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return Int32(best)
   }
 
   /// The pieces of text of a generation as they are produced, for `for try await`.
@@ -271,18 +397,5 @@ struct Sampler {
       if draw < cumulative { return Int32(order[index]) }
     }
     return Int32(order[order.count - 1])
-  }
-}
-
-/// SplitMix64: small, fast and the same on every platform, so seeds reproduce.
-struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

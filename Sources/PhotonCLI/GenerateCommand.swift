@@ -38,8 +38,17 @@ struct GenerateCommand: AsyncParsableCommand {
   @Option(help: "Seed of the sampler (the same seed gives the same text on cpu and gpu).")
   var seed: UInt64?
 
+  @Option(help: "HF's repetition_penalty (> 0; 1: none).")
+  var repetitionPenalty: Float?
+
+  @Option(help: "Stop once the new text contains this string (repeatable).")
+  var stop: [String] = []
+
   @Flag(help: "Read one JSON string per input line; write one JSON object per prompt.")
   var jsonl = false
+
+  @Option(help: "With --jsonl: prompts generated together in one batch (left-padded).")
+  var batchSize = 8
 
   /// One `--jsonl` result line.
   struct Output: Encodable {
@@ -56,8 +65,10 @@ struct GenerateCommand: AsyncParsableCommand {
       throw ValidationError("--model DIR is required (or set PHOTON_MODEL)")
     }
     let options = GenerationOptions(
-      maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed)
+      maxNewTokens: maxNewTokens, temperature: temperature, topK: topK, topP: topP, seed: seed,
+      repetitionPenalty: repetitionPenalty, stopStrings: stop)
     try options.validate()
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     // T5 folders (model_type t5) go to the text-to-text generator (GenerateCommand+T5.swift).
     if try Text2TextGenerator.handles(model: URL(fileURLWithPath: path)) {
       return try await runText2Text(model: URL(fileURLWithPath: path), text: prompt, options: options)
@@ -66,14 +77,18 @@ struct GenerateCommand: AsyncParsableCommand {
       model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
     if jsonl {
       // The shared reader of the other text commands: one JSON string per line.
-      for text in try ModelOptions.parse(["--jsonl"]).readTexts() {
-        let result = try generator.generateResult(prompt: text, options: options)
-        // Sorted keys: generated_text, then token_ids, on every run.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let line = try encoder.encode(
-          Output(generatedText: result.text, tokenIds: result.tokenIds))
-        print(String(decoding: line, as: UTF8.self))
+      // Batches of --batch-size prompts (rows finish independently); output in input order.
+      let texts = try ModelOptions.parse(["--jsonl"]).readTexts()
+      // Sorted keys: generated_text, then token_ids, on every run.
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+      for start in stride(from: 0, to: texts.count, by: batchSize) {
+        let chunk = Array(texts[start..<min(start + batchSize, texts.count)])
+        for result in try generator.generateResults(prompts: chunk, options: options) {
+          let line = try encoder.encode(
+            Output(generatedText: result.text, tokenIds: result.tokenIds))
+          print(String(decoding: line, as: UTF8.self))
+        }
       }
       return
     }

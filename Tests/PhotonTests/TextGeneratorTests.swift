@@ -114,4 +114,103 @@ struct TextGeneratorTests {
       }
     }
   }
+
+  static let attention = "Attention lets every position look at every other position."
+
+  /// Greedy with `repetition_penalty`, against ids from transformers 5.24
+  /// `model.generate(ids, max_new_tokens=12, do_sample=False, repetition_penalty=p)`.
+  @Test(arguments: BackendKind.allCases)
+  func repetitionPenaltyMatchesTransformers(backend: BackendKind) throws {
+    let generator = try TextGenerator(model: Self.tinyGPT2, backend: backend)
+    let expected: [(String, Float, [Int32])] = [
+      ("the quick brown fox", 1.5, [455, 261, 261, 261, 261, 261, 69, 69, 69, 69, 69, 69]),
+      ("the quick brown fox", 0.7, [Int32](repeating: 455, count: 12)),
+      (Self.attention, 1.5, [258] + [Int32](repeating: 37, count: 11)),
+      (Self.attention, 0.7, [Int32](repeating: 14, count: 12)),
+    ]
+    for (prompt, penalty, ids) in expected {
+      let result = try generator.generateResult(
+        prompt: prompt, options: .init(maxNewTokens: 12, repetitionPenalty: penalty))
+      #expect(result.tokenIds == ids, "\(backend) penalty \(penalty) '\(prompt)'")
+    }
+    // Penalty 1 is no penalty: the same as plain greedy (which argmaxes on the device).
+    let plain = try generator.generateResult(prompt: Self.attention, options: .init(maxNewTokens: 12))
+    let one = try generator.generateResult(
+      prompt: Self.attention, options: .init(maxNewTokens: 12, repetitionPenalty: 1))
+    #expect(plain.tokenIds == one.tokenIds)
+  }
+
+  /// `stop_strings`, against transformers 5.24 `generate(..., stop_strings=[s], tokenizer=tok)`:
+  /// generation ends on the token that completes the string, which may begin in the prompt.
+  @Test(arguments: BackendKind.allCases)
+  func stopStringsMatchTransformers(backend: BackendKind) throws {
+    let generator = try TextGenerator(model: Self.tinyGPT2, backend: backend)
+    let expected: [(String, String, [Int32])] = [
+      (Self.attention, "tensors", [258, 258, 258, 258, 258, 470]),
+      (Self.attention, "rer", [258, 258]),
+      ("the quick brown fox", "x f", [455]),
+    ]
+    for (prompt, stop, ids) in expected {
+      let result = try generator.generateResult(
+        prompt: prompt, options: .init(maxNewTokens: 12, stopStrings: ["never appears", stop]))
+      #expect(result.tokenIds == ids, "\(backend) stop '\(stop)'")
+      #expect(result.finishReason == .stop)
+    }
+    let unstopped = try generator.generateResult(
+      prompt: Self.attention, options: .init(maxNewTokens: 6, stopStrings: ["never appears"]))
+    #expect(unstopped.finishReason == .length && unstopped.tokenIds.count == 6)
+  }
+
+  @Test func penalisedSamplingIsReproducibleOnBothBackends() throws {
+    let options = GenerationOptions(
+      maxNewTokens: 12, temperature: 0.8, topK: 20, seed: 77, repetitionPenalty: 1.3)
+    let cpu = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
+      prompt: Self.attention, options: options)
+    let gpu = try TextGenerator(model: Self.tinyGPT2, backend: .gpu).generateResult(
+      prompt: Self.attention, options: options)
+    #expect(cpu.tokenIds == gpu.tokenIds)
+    #expect(cpu.tokenIds.count == 12)
+  }
+
+  @Test func badPenaltiesAndStopStringsAreTypedErrors() throws {
+    let generator = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
+    let bad: [GenerationOptions] = [
+      .init(repetitionPenalty: 0), .init(repetitionPenalty: -1.2), .init(repetitionPenalty: .nan),
+      .init(repetitionPenalty: .infinity), .init(stopStrings: [""]),
+    ]
+    for options in bad {
+      #expect {
+        try generator.generate(prompt: "fox", options: options)
+      } throws: { ($0 as? PhotonError)?.code == .invalidArgument }
+    }
+  }
+
+  /// A batch of prompts of different lengths (left-padded, per-row positions and masks): each
+  /// row's ids equal generating that prompt alone, in input order, on both backends; a row that
+  /// meets its stop string finishes while the others go on.
+  @Test(arguments: BackendKind.allCases)
+  func batchRowsEqualGeneratingAlone(backend: BackendKind) throws {
+    let generator = try TextGenerator(model: Self.tinyGPT2, backend: backend)
+    let prompts = ["the quick brown fox", Self.attention, "Hello, world! Café 🙂 3.14", "Hi", ""]
+    let settings: [GenerationOptions] = [
+      .init(maxNewTokens: 10),
+      .init(maxNewTokens: 10, stopStrings: ["rer"]),
+      .init(maxNewTokens: 8, temperature: 0.9, topK: 30, seed: 5, repetitionPenalty: 1.2),
+    ]
+    for options in settings {
+      let batch = try generator.generateResults(prompts: prompts, options: options)
+      #expect(batch.count == prompts.count)
+      for (prompt, result) in zip(prompts, batch) {
+        let alone = try generator.generateResult(prompt: prompt, options: options)
+        #expect(result == alone, "\(backend) '\(prompt)' \(options)")
+      }
+    }
+    // Rows finish independently: the "rer" row stops after 2 tokens, the others run to 10.
+    let stopped = try generator.generateResults(
+      prompts: [Self.attention, "the quick brown fox"],
+      options: .init(maxNewTokens: 10, stopStrings: ["rer"]))
+    #expect(stopped[0].finishReason == .stop && stopped[0].tokenIds.count == 2)
+    #expect(stopped[1].finishReason == .length && stopped[1].tokenIds.count == 10)
+    #expect(try generator.generate(prompts: []) == [])
+  }
 }
