@@ -66,7 +66,7 @@ public final class Text2TextGenerator: Sendable {
     try options.validate()
     let ids = inputIds(prompt)
     let plan = decodingPlan(options)
-    var sampler = plan.sample ? Text2TextSampler(plan, seed: options.seed) : nil
+    var sampler = plan.sample ? Sampler(temperature: plan.temperature, topK: plan.topK, topP: plan.topP, seed: options.seed) : nil
     let backend = model.backend
     let encoded = try model.encode(
       EncoderBatch(
@@ -158,58 +158,3 @@ public final class Text2TextGenerator: Sendable {
   }
 }
 
-/// Temperature, top-k and top-p sampling on the host in HF's order, from a seeded SplitMix64, so
-/// a seed reproduces the same tokens on `.cpu` and `.gpu`. (The same rule as GPT-2's sampler in
-/// TextGenerator.swift; kept separate while that file changes, to be merged into one type.)
-struct Text2TextSampler {
-  let temperature: Double
-  let topK: Int
-  let topP: Double
-  var state: UInt64
-
-  init(_ plan: Text2TextGenerator.Plan, seed: UInt64?) {
-    temperature = Double(plan.temperature)
-    topK = plan.topK
-    topP = Double(plan.topP)
-    var system = SystemRandomNumberGenerator()
-    state = seed ?? system.next()
-  }
-
-  /// SplitMix64.
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  /// One id drawn from `softmax(logits / T)` restricted to the top-k / top-p candidates.
-  mutating func sample(_ logits: [Float]) -> Int32 {
-    var order = logits.indices.sorted {
-      logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1)
-    }
-    if topK > 0 && topK < order.count { order.removeLast(order.count - topK) }
-    let maximum = Double(logits[order[0]])
-    var weights = order.map { Foundation.exp((Double(logits[$0]) - maximum) / temperature) }
-    let total = weights.reduce(0, +)
-    if topP < 1 {
-      var cumulative = 0.0
-      var keep = 0
-      while keep < weights.count {
-        cumulative += weights[keep] / total
-        keep += 1
-        if cumulative >= topP { break }
-      }
-      order.removeLast(order.count - keep)
-      weights.removeLast(weights.count - keep)
-    }
-    let draw = Double(next() >> 11) / Double(1 << 53) * weights.reduce(0, +)
-    var cumulative = 0.0
-    for (index, weight) in weights.enumerated() {
-      cumulative += weight
-      if draw < cumulative { return Int32(order[index]) }
-    }
-    return Int32(order[order.count - 1])
-  }
-}

@@ -362,9 +362,14 @@ struct Sampler {
   var random: SplitMix64
 
   init(options: TextGenerator.Plan, seed: UInt64?) {
-    temperature = Double(options.temperature)
-    topK = options.topK
-    topP = Double(options.topP)
+    self.init(temperature: options.temperature, topK: options.topK, topP: options.topP, seed: seed)
+  }
+
+  /// Shared by every generator (GPT-2 and T5 sample the same way).
+  init(temperature: Float, topK: Int, topP: Float, seed: UInt64?) {
+    self.temperature = Double(temperature)
+    self.topK = topK
+    self.topP = Double(topP)
     var system = SystemRandomNumberGenerator()
     random = SplitMix64(seed: seed ?? system.next())
   }
