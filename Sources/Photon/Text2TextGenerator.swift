@@ -115,22 +115,7 @@ public final class Text2TextGenerator: Sendable {
   public func stream(prompt: String, options: GenerationOptions = GenerationOptions())
     -> AsyncThrowingStream<String, any Error>
   {
-    AsyncThrowingStream { continuation in
-      let task = Task.detached { [self] in
-        do {
-          _ = try generateResult(
-            prompt: prompt, options: options,
-            onText: { piece in
-              try Task.checkCancellation()
-              continuation.yield(piece)
-            })
-          continuation.finish()
-        } catch {
-          continuation.finish(throwing: error)
-        }
-      }
-      continuation.onTermination = { _ in task.cancel() }
-    }
+    textStream { [self] onText in _ = try generateResult(prompt: prompt, options: options, onText: onText) }
   }
 
   /// Options resolved against `generation_config.json`.

@@ -305,22 +305,7 @@ public final class TextGenerator: Sendable {
   public func stream(prompt: String, options: GenerationOptions = GenerationOptions())
     -> AsyncThrowingStream<String, any Error>
   {
-    AsyncThrowingStream { continuation in
-      let task = Task.detached { [self] in
-        do {
-          _ = try generateResult(
-            prompt: prompt, options: options,
-            onText: { piece in
-              try Task.checkCancellation()
-              continuation.yield(piece)
-            })
-          continuation.finish()
-        } catch {
-          continuation.finish(throwing: error)
-        }
-      }
-      continuation.onTermination = { _ in task.cancel() }
-    }
+    textStream { [self] onText in _ = try generateResult(prompt: prompt, options: options, onText: onText) }
   }
 
   /// Options resolved against `generation_config.json`.
@@ -402,5 +387,26 @@ struct Sampler {
       if draw < cumulative { return Int32(order[index]) }
     }
     return Int32(order[order.count - 1])
+  }
+}
+
+/// Runs a generation on a detached task and hands its text pieces to `for try await`; cancelling
+/// the consumer cancels the generation at its next piece. Shared by every generator.
+func textStream(
+  _ generate: @escaping @Sendable (_ onText: (String) throws -> Void) throws -> Void
+) -> AsyncThrowingStream<String, any Error> {
+  AsyncThrowingStream { continuation in
+    let task = Task.detached {
+      do {
+        try generate { piece in
+          try Task.checkCancellation()
+          continuation.yield(piece)
+        }
+        continuation.finish()
+      } catch {
+        continuation.finish(throwing: error)
+      }
+    }
+    continuation.onTermination = { _ in task.cancel() }
   }
 }
