@@ -48,3 +48,58 @@ inline float group_max(float value, __local float* scratch, int size) {
   barrier(CLK_LOCAL_MEM_FENCE);
   return result;
 }
+
+// activate() on 16 lanes (the same formulas, so vector and scalar epilogues agree).
+inline float16 activate16(float16 x, int act) {
+  switch (act) {
+    case ACT_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case ACT_GELU_TANH: {
+      const float16 inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+      return 0.5f * x * (1.0f + tanh(inner));
+    }
+    case ACT_RELU: return fmax(x, 0.0f);
+    default: return x;
+  }
+}
+
+// The column-panel GEMM kernels (gemm.cl's gemm_panel_rows, gemm_quant.cl's f16/q8 ones) share
+// their set-up and epilogue; they differ only in how a weight vector is loaded. The macros expand
+// in those files, where GEMM_ROWS, GEMM_PANEL_VECS and GEMM_PANEL are defined, inside a kernel
+// with parameters x, bias, y, M, N, NP, act.
+// y[row0 + r, col0 ..] = act(acc + b).
+// Full panels store with vstore16; the last, partial panel column by column.
+#define PANEL_EPILOGUE()                                                                        \
+  const int rows = min(GEMM_ROWS, M - row0);                                                    \
+  if (col0 + GEMM_PANEL <= N) {                                                                 \
+    float16 b[GEMM_PANEL_VECS];                                                                 \
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                                 \
+      b[v] = bias ? vload16(v, bias + col0) : (float16)(0.0f);                                  \
+    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
+      if (r >= rows) break;                                                                     \
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
+      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                               \
+        vstore16(activate16(acc[r][v] + b[v], act), v, dst);                                    \
+    }                                                                                           \
+  } else {                                                                                      \
+    const int width = N - col0;                                                                 \
+    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
+      if (r >= rows) break;                                                                     \
+      float out[GEMM_PANEL];                                                                    \
+      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);  \
+      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
+      for (int c = 0; c < width; c++)                                                           \
+        dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);                        \
+    }                                                                                           \
+  }
+
+#define PANEL_PROLOGUE()                                                                        \
+  const int panel = get_global_id(0);                                                           \
+  const int col0 = panel * GEMM_PANEL;                                                          \
+  const int row0 = get_global_id(1) * GEMM_ROWS;                                                \
+  if (col0 >= NP || row0 >= M) return;                                                          \
+  float16 acc[GEMM_ROWS][GEMM_PANEL_VECS];                                                      \
+  __global const float* xr[GEMM_ROWS];                                                          \
+  _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                       \
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = (float16)(0.0f);    \
+    xr[r] = x + (size_t)min(row0 + r, M - 1) * K; /* clamped: never stored */                   \
+  }

@@ -86,35 +86,10 @@ __kernel void gemm_packed_rows_x32(__global const float* x, __global const float
 #define GEMM_K_UNROLL 4
 #endif
 
-// activate() of common.cl on 16 lanes (the same formulas, so results match the scalar path).
-inline float16 activate16(float16 x, int act) {
-  switch (act) {
-    case ACT_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
-    case ACT_GELU_TANH: {
-      const float16 inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanh(inner));
-    }
-    case ACT_RELU: return fmax(x, 0.0f);
-    default: return x;
-  }
-}
-
 __kernel void gemm_panel_rows(__global const float* x, __global const float* wp,
                               __global const float* bias, __global float* y, const int M,
                               const int N, const int K, const int NP, const int act) {
-  const int panel = get_global_id(0);
-  const int col0 = panel * GEMM_PANEL;
-  const int row0 = get_global_id(1) * GEMM_ROWS;
-  if (col0 >= NP || row0 >= M) return;
-
-  float16 acc[GEMM_ROWS][GEMM_PANEL_VECS];
-  __global const float* xr[GEMM_ROWS];
-#pragma unroll
-  for (int r = 0; r < GEMM_ROWS; r++) {
-#pragma unroll
-    for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = (float16)(0.0f);
-    xr[r] = x + (size_t)min(row0 + r, M - 1) * K;  // clamped: never stored
-  }
+  PANEL_PROLOGUE()
   __global const float* w = wp + (size_t)panel * K * GEMM_PANEL;
 #pragma unroll GEMM_K_UNROLL
   for (int k = 0; k < K; k++) {
@@ -130,31 +105,7 @@ __kernel void gemm_panel_rows(__global const float* x, __global const float* wp,
     }
   }
 
-  const int rows = min(GEMM_ROWS, M - row0);
-  if (col0 + GEMM_PANEL <= N) {
-    float16 b[GEMM_PANEL_VECS];
-#pragma unroll
-    for (int v = 0; v < GEMM_PANEL_VECS; v++) b[v] = bias ? vload16(v, bias + col0) : (float16)(0.0f);
-#pragma unroll
-    for (int r = 0; r < GEMM_ROWS; r++) {
-      if (r >= rows) break;
-      __global float* dst = y + (size_t)(row0 + r) * N + col0;
-#pragma unroll
-      for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(activate16(acc[r][v] + b[v], act), v, dst);
-    }
-  } else {
-    // Unrolled with a break, not `r < rows`: a runtime index into acc would put it in memory.
-    const int width = N - col0;
-#pragma unroll
-    for (int r = 0; r < GEMM_ROWS; r++) {
-      if (r >= rows) break;
-      float out[GEMM_PANEL];
-#pragma unroll
-      for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);
-      __global float* dst = y + (size_t)(row0 + r) * N + col0;
-      for (int c = 0; c < width; c++) dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);
-    }
-  }
+  PANEL_EPILOGUE()
 }
 
 #define TILE 32    // output tile edge per work-group

@@ -33,57 +33,7 @@
 #endif
 #define QBLOCK 32
 
-// activate() of common.cl on 16 lanes (the same formulas as gemm.cl's copy; each .cl file is its
-// own program, so the helper is repeated rather than moved into common.cl, which others edit).
-inline float16 activate16(float16 x, int act) {
-  switch (act) {
-    case ACT_GELU: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
-    case ACT_GELU_TANH: {
-      const float16 inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
-      return 0.5f * x * (1.0f + tanh(inner));
-    }
-    case ACT_RELU: return fmax(x, 0.0f);
-    default: return x;
-  }
-}
-
-// The panel epilogue shared by both weight types: y[row0 + r, col0 ..] = act(acc + b).
-// Full panels store with vstore16; the last, partial panel column by column.
-#define PANEL_EPILOGUE()                                                                        \
-  const int rows = min(GEMM_ROWS, M - row0);                                                    \
-  if (col0 + GEMM_PANEL <= N) {                                                                 \
-    float16 b[GEMM_PANEL_VECS];                                                                 \
-    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                                 \
-      b[v] = bias ? vload16(v, bias + col0) : (float16)(0.0f);                                  \
-    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
-      if (r >= rows) break;                                                                     \
-      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
-      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++)                               \
-        vstore16(activate16(acc[r][v] + b[v], act), v, dst);                                    \
-    }                                                                                           \
-  } else {                                                                                      \
-    const int width = N - col0;                                                                 \
-    _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                     \
-      if (r >= rows) break;                                                                     \
-      float out[GEMM_PANEL];                                                                    \
-      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);  \
-      __global float* dst = y + (size_t)(row0 + r) * N + col0;                                  \
-      for (int c = 0; c < width; c++)                                                           \
-        dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);                        \
-    }                                                                                           \
-  }
-
-#define PANEL_PROLOGUE()                                                                        \
-  const int panel = get_global_id(0);                                                           \
-  const int col0 = panel * GEMM_PANEL;                                                          \
-  const int row0 = get_global_id(1) * GEMM_ROWS;                                                \
-  if (col0 >= NP || row0 >= M) return;                                                          \
-  float16 acc[GEMM_ROWS][GEMM_PANEL_VECS];                                                      \
-  __global const float* xr[GEMM_ROWS];                                                          \
-  _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                       \
-    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = (float16)(0.0f);    \
-    xr[r] = x + (size_t)min(row0 + r, M - 1) * K; /* clamped: never stored */                   \
-  }
+// activate16, PANEL_PROLOGUE and PANEL_EPILOGUE come from common.cl (shared with gemm.cl).
 
 // wp: [NP/GEMM_PANEL, K, GEMM_PANEL] half. global: (NP/GEMM_PANEL, ceil(M/GEMM_ROWS)).
 __kernel void gemm_f16_panel_rows(__global const float* x, __global const half* wp,
