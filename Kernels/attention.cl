@@ -138,14 +138,22 @@ void attention_tiled(__global const float* q, __global const float* k, __global 
   for (int d = 0; d < HEAD_DIM; d++) y_row[d] = acc[d] * inverse;
 }
 
-// attention_keys_x16 (CPU-like devices; assumes HEAD_DIM % 16 == 0): vectorised across keys.
-// A work-group of ATT_WG query rows of one (batch, head) stages ATT_KCHUNK keys at a time in local
-// memory transposed, Kt[d][j], so that one float16 load gives dimension d of 16 consecutive keys:
-// scores for 16 keys are HEAD_DIM vector FMAs, and P·V adds 16 value rows with float16 FMAs. The
-// online softmax runs on 16 scores at once. (On a CPU, local memory is cache-resident RAM.)
-// global: (Tq rounded up to ATT_WG, NH, B), local: (ATT_WG, 1, 1)
+// attention_keys_x16 (CPU-like devices; assumes HEAD_DIM % 16 == 0): vectorised across keys and
+// register-blocked across queries. A work-group of ATT_WG items, each owning ATT_QB consecutive query
+// rows of one (batch, head), stages ATT_KCHUNK keys at a time in local memory transposed, Kt[d][j],
+// so one float16 load gives dimension d of 16 consecutive keys and feeds ATT_QB score FMAs. A
+// chunk's scores go to private memory; the online softmax rescales once per chunk, and P·V
+// broadcasts each probability from there against value rows read once for all ATT_QB rows.
+// (On a CPU, local and private memory are cache-resident RAM. The loops over ATT_QB and HEAD_VECS
+// are unrolled so that the accumulators stay in registers: rolled, PoCL kept them in memory and
+// ran 1.6× slower; the transposition writes float8 columns, since a scalar kt[d][r] store per
+// work-item became a scatter.)
+// global: (ceil(Tq / (ATT_WG·ATT_QB))·ATT_WG, NH, B), local: (ATT_WG, 1, 1)
 #ifndef ATT_KCHUNK
 #define ATT_KCHUNK 128
+#endif
+#ifndef ATT_QB
+#define ATT_QB 8
 #endif
 #if HEAD_DIM % 16 == 0
 #define HEAD_VECS (HEAD_DIM / 16)
@@ -158,66 +166,116 @@ void attention_keys_x16(__global const float* q, __global const float* k, __glob
   __local float kt[HEAD_DIM][ATT_KCHUNK];
   __local float bias[ATT_KCHUNK];  // 0, float32.min for padded keys, -inf past the end
   const int lid = get_local_id(0);
-  const int i = get_global_id(0);
+  const int i0 = get_global_id(0) * ATT_QB;
   const int h = get_global_id(1), b = get_global_id(2);
-  const bool active = i < Tq;
 
-  float qv[HEAD_DIM];
-  __global const float* q_row =
-      q + (size_t)(b * Tq + min(i, Tq - 1)) * q_stride + q_off + h * HEAD_DIM;
-  for (int d = 0; d < HEAD_DIM; d++) qv[d] = q_row[d] * scale;
-  float16 acc[HEAD_VECS];
-  for (int c = 0; c < HEAD_VECS; c++) acc[c] = (float16)(0.0f);
-  float m = -INFINITY, l = 0.0f;
-  const int last = causal ? min(Tk - 1, i + Tk - Tq) : Tk - 1;
-  const int group_last_row = min((int)get_group_id(0) * ATT_WG + ATT_WG, Tq) - 1;
+  float qv[ATT_QB][HEAD_DIM];
+  float16 acc[ATT_QB][HEAD_VECS];
+  float m[ATT_QB], l[ATT_QB];
+  int last[ATT_QB];  // the last key row i0 + r may see
+  #pragma unroll
+  for (int r = 0; r < ATT_QB; r++) {
+    const int i = min(i0 + r, Tq - 1);  // rows past Tq compute a copy of row Tq − 1, never stored
+    __global const float* q_row = q + (size_t)(b * Tq + i) * q_stride + q_off + h * HEAD_DIM;
+    for (int d = 0; d < HEAD_DIM; d++) qv[r][d] = q_row[d] * scale;
+    #pragma unroll
+    for (int c = 0; c < HEAD_VECS; c++) acc[r][c] = (float16)(0.0f);
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+    last[r] = causal ? min(Tk - 1, i + Tk - Tq) : Tk - 1;
+  }
+  const int group_last_row = min(((int)get_group_id(0) + 1) * ATT_WG * ATT_QB, Tq) - 1;
   const int group_last = causal ? min(Tk - 1, group_last_row + Tk - Tq) : Tk - 1;
+  const int item_last = last[ATT_QB - 1];
+  const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  float p[ATT_QB][ATT_KCHUNK];
 
   for (int j0 = 0; j0 <= group_last; j0 += ATT_KCHUNK) {
-    for (int r = lid; r < ATT_KCHUNK; r += ATT_WG) {
-      const int j = j0 + r;
-      __global const float* k_row = k + (size_t)(b * Tk + min(j, Tk - 1)) * kv_stride + k_off + h * HEAD_DIM;
-      for (int d = 0; d < HEAD_DIM; d++) kt[d][r] = j < Tk ? k_row[d] : 0.0f;
-      bias[r] = j >= Tk ? -INFINITY : (mask && mask[b * Tk + j] == 0) ? MASKED_SCORE : 0.0f;
+    // Item lid transposes keys lid·8 … lid·8 + 7 of the chunk (and more when ATT_WG·8 < ATT_KCHUNK):
+    // eight rows read along d, written as one float8 per dimension (no scatter).
+    for (int r0 = lid * 8; r0 < ATT_KCHUNK; r0 += ATT_WG * 8) {
+      __global const float* k_rows[8];
+      #pragma unroll
+      for (int e = 0; e < 8; e++) {
+        const int j = j0 + r0 + e;
+        k_rows[e] = k + (size_t)(b * Tk + min(j, Tk - 1)) * kv_stride + k_off + h * HEAD_DIM;
+        bias[r0 + e] = j >= Tk ? -INFINITY : (mask && mask[b * Tk + j] == 0) ? MASKED_SCORE : 0.0f;
+      }
+      for (int d = 0; d < HEAD_DIM; d++) {
+        const float8 column = (float8)(k_rows[0][d], k_rows[1][d], k_rows[2][d], k_rows[3][d],
+                                       k_rows[4][d], k_rows[5][d], k_rows[6][d], k_rows[7][d]);
+        vstore8(column, 0, &kt[d][r0]);  // keys past Tk: their bias is -inf, any finite value does
+      }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (active) {
-      const int end = min(ATT_KCHUNK, last - j0 + 1);  // keys of this chunk row i may see
-      for (int r0 = 0; r0 < end; r0 += 16) {
-        float16 s = vload16(0, bias + r0);
-        for (int d = 0; d < HEAD_DIM; d++) s = fma((float16)(qv[d]), vload16(0, &kt[d][r0]), s);
-        // Keys past this row's causal limit (or the chunk's end) get weight exactly 0.
-        const int visible = end - r0;
-        if (visible < 16) {
-          const int16 lane = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-          s = select(s, (float16)(-INFINITY), lane >= (int16)(visible));
+    const int end = min(ATT_KCHUNK, item_last - j0 + 1);  // keys of this chunk any row may see
+    if (end > 0) {
+      const int blocks = (end + 15) / 16;
+      float16 chunk_max[ATT_QB];
+      #pragma unroll
+      for (int r = 0; r < ATT_QB; r++) chunk_max[r] = (float16)(-INFINITY);
+      for (int kb = 0; kb < blocks; kb++) {
+        const int r0 = kb * 16;
+        float16 s[ATT_QB];
+        const float16 bias16 = vload16(0, bias + r0);
+        #pragma unroll
+        for (int r = 0; r < ATT_QB; r++) s[r] = bias16;
+        for (int d = 0; d < HEAD_DIM; d++) {
+          const float16 kd = vload16(0, &kt[d][r0]);
+          #pragma unroll
+          for (int r = 0; r < ATT_QB; r++) s[r] = fma((float16)(qv[r][d]), kd, s[r]);
         }
-        float8 m8 = fmax(s.lo, s.hi);
+        #pragma unroll
+        for (int r = 0; r < ATT_QB; r++) {
+          // Keys past this row's causal limit get weight exactly 0.
+          s[r] = select(s[r], (float16)(-INFINITY), lane > (int16)(last[r] - j0 - r0));
+          chunk_max[r] = fmax(chunk_max[r], s[r]);
+          vstore16(s[r], kb, p[r]);
+        }
+      }
+      #pragma unroll
+      for (int r = 0; r < ATT_QB; r++) {
+        float8 m8 = fmax(chunk_max[r].lo, chunk_max[r].hi);
         float4 m4 = fmax(m8.lo, m8.hi);
         float2 m2 = fmax(m4.lo, m4.hi);
-        const float m_new = fmax(m, fmax(m2.lo, m2.hi));
-        if (m_new == -INFINITY) continue;  // nothing visible yet
-        const float correction = exp(m - m_new);
-        const float16 p = exp(s - (float16)(m_new));
-        float8 p8 = p.lo + p.hi;
-        float4 p4 = p8.lo + p8.hi;
-        float2 p2 = p4.lo + p4.hi;
-        l = l * correction + p2.lo + p2.hi;
-        m = m_new;
-        for (int c = 0; c < HEAD_VECS; c++) acc[c] *= correction;
-        const int count = min(16, visible);
-        for (int t = 0; t < count; t++) {
-          const float pt = ((float*)&p)[t];
-          __global const float* v_row = v + (size_t)(b * Tk + j0 + r0 + t) * kv_stride + v_off + h * HEAD_DIM;
-          for (int c = 0; c < HEAD_VECS; c++) acc[c] = fma((float16)(pt), vload16(c, v_row), acc[c]);
+        const float m_new = fmax(m[r], fmax(m2.lo, m2.hi));
+        // A row that sees nothing yet keeps m = -inf; its weights are 0 (exp(-inf - 0)).
+        const float m_safe = m_new == -INFINITY ? 0.0f : m_new;
+        const float correction = exp(m[r] - m_safe);
+        float16 sum = (float16)(0.0f);
+        for (int kb = 0; kb < blocks; kb++) {
+          const float16 e = exp(vload16(kb, p[r]) - (float16)(m_safe));
+          vstore16(e, kb, p[r]);
+          sum += e;
+        }
+        float8 s8 = sum.lo + sum.hi;
+        float4 s4 = s8.lo + s8.hi;
+        float2 s2 = s4.lo + s4.hi;
+        l[r] = l[r] * correction + s2.lo + s2.hi;
+        m[r] = m_new;
+        #pragma unroll
+        for (int c = 0; c < HEAD_VECS; c++) acc[r][c] *= correction;
+      }
+      for (int t = 0; t < end; t++) {
+        __global const float* v_row = v + (size_t)(b * Tk + j0 + t) * kv_stride + v_off + h * HEAD_DIM;
+        #pragma unroll
+        for (int c = 0; c < HEAD_VECS; c++) {
+          const float16 vc = vload16(c, v_row);
+          #pragma unroll
+          for (int r = 0; r < ATT_QB; r++) acc[r][c] = fma((float16)(p[r][t]), vc, acc[r][c]);
         }
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  if (!active) return;
-  __global float* y_row = y + (size_t)(b * Tq + i) * (NH * HEAD_DIM) + h * HEAD_DIM;
-  const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
-  for (int c = 0; c < HEAD_VECS; c++) vstore16(acc[c] * inverse, c, y_row);
+  #pragma unroll
+  for (int r = 0; r < ATT_QB; r++) {
+    const int i = i0 + r;
+    if (i >= Tq) break;
+    __global float* y_row = y + (size_t)(b * Tq + i) * (NH * HEAD_DIM) + h * HEAD_DIM;
+    const float inverse = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+    #pragma unroll
+    for (int c = 0; c < HEAD_VECS; c++) vstore16(acc[r][c] * inverse, c, y_row);
+  }
 }
 #endif

@@ -1,6 +1,11 @@
 // norm.cl — layer normalisation, alone or fused with the residual add and with the embedding
-// gather. One work-group of NORM_WG items (a power of two) per row of C channels; two passes
-// (mean, then variance of centred values), as PyTorch computes it.
+// gather; two passes (mean, then variance of centred values), as PyTorch computes it.
+// Two shapes of the same computation:
+// - layer_norm (GPUs): one work-group of NORM_WG items (a power of two) per row of C channels,
+//   reducing through local memory.
+// - layer_norm_rows (CPU-like devices): one work-item per row, 16 channels per load, no barriers.
+//   On PoCL (MiniLM, 4096 × 384) it takes 0.6 ms against 3.7 ms for the work-group form, whose
+//   barriers split every row into loops over 64 items.
 
 #ifndef NORM_WG
 #define NORM_WG 64
@@ -39,6 +44,58 @@ void layer_norm(__global const float* x, __global const float* residual,
     sum += v;
   }
   normalize_row(y + base, sum, weight, bias, C, eps, scratch);
+}
+
+// Sum of the 16 lanes.
+inline float sum16(float16 v) {
+  const float8 s8 = v.lo + v.hi;
+  const float4 s4 = s8.lo + s8.hi;
+  const float2 s2 = s4.lo + s4.hi;
+  return s2.lo + s2.hi;
+}
+
+// y = LayerNorm(x + residual) · weight + bias, one work-item per row: channels in float16 blocks,
+// then the C % 16 left over one by one. Same arguments as layer_norm. global: (rows), local: any
+__kernel void layer_norm_rows(__global const float* x, __global const float* residual,
+                              __global const float* weight, __global const float* bias,
+                              __global float* y, const int C, const int rows, const float eps) {
+  const int row = get_global_id(0);
+  if (row >= rows) return;
+  const int vecs = C / 16;
+  __global const float* xr = x + (size_t)row * C;
+  __global const float* rr = residual ? residual + (size_t)row * C : 0;
+  __global float* yr = y + (size_t)row * C;
+
+  float16 vector_sum = (float16)(0.0f);
+  float sum = 0.0f;
+  for (int c = 0; c < vecs; c++) {
+    float16 v = vload16(c, xr);
+    if (rr) v += vload16(c, rr);
+    vstore16(v, c, yr);
+    vector_sum += v;
+  }
+  for (int j = vecs * 16; j < C; j++) {
+    const float v = xr[j] + (rr ? rr[j] : 0.0f);
+    yr[j] = v;
+    sum += v;
+  }
+  const float mean = (sum16(vector_sum) + sum) / C;
+
+  float16 vector_squares = (float16)(0.0f);
+  float squares = 0.0f;
+  for (int c = 0; c < vecs; c++) {
+    const float16 d = vload16(c, yr) - mean;
+    vector_squares = fma(d, d, vector_squares);
+  }
+  for (int j = vecs * 16; j < C; j++) {
+    const float d = yr[j] - mean;
+    squares += d * d;
+  }
+  const float inverse = rsqrt((sum16(vector_squares) + squares) / C + eps);
+
+  for (int c = 0; c < vecs; c++)
+    vstore16((vload16(c, yr) - mean) * inverse * vload16(c, weight) + vload16(c, bias), c, yr);
+  for (int j = vecs * 16; j < C; j++) yr[j] = (yr[j] - mean) * inverse * weight[j] + bias[j];
 }
 
 // y[t] = LayerNorm(word[ids[t]] + position[positions[t]] + token_type[types[t]]).

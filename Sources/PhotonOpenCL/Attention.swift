@@ -3,11 +3,15 @@ import PhotonKernels
 
 extension OpenCLBackend {
   static let attentionRowwiseGroup = 16
-  /// Queries per work-group in `attention_keys_x16` (they share one transposed key chunk).
-  /// Measured on PoCL (AVX-512, MiniLM 32×128): 16 queries × 64-key chunks beat 8, 32 and 64
-  /// queries and 32–256 keys; larger groups keep more per-item state alive across the barriers.
+  /// `attention_keys_x16`: query rows per work-item (register-blocked), work-items per group (they
+  /// share one transposed key chunk) and keys per chunk. Measured on PoCL (AVX-512, MiniLM 32×128,
+  /// one layer): 8 rows × 16 items × 128 keys took 16 ms of CPU time against 17–19 ms for 8×8,
+  /// 4×16, 4×32, 16×8 and 64-key chunks (54 ms before register blocking). Short sequences
+  /// take groups of 2 items, so that 16 query rows do not occupy a group built for 128.
+  static let attentionKeysRows = 8
   static let attentionKeysGroup = 16
-  static let attentionKeyChunk = 64
+  static let attentionKeysGroupShort = 2
+  static let attentionKeyChunk = 128
   static let attentionQueryBlock = 16
   static let attentionKeyBlock = 32
 
@@ -39,14 +43,16 @@ extension OpenCLBackend {
     ]
     var variant = attentionVariant
     if variant == .keysVectorized && s.headSize % 16 != 0 { variant = .rowwise }  // its precondition
+    let keysGroup =
+      s.queryLength >= Self.attentionKeysGroup * Self.attentionKeysRows
+      ? Self.attentionKeysGroup : Self.attentionKeysGroupShort
     let defines =
-      "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(variant == .keysVectorized ? Self.attentionKeysGroup : Self.attentionRowwiseGroup) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock) -DATT_KCHUNK=\(Self.attentionKeyChunk)"
+      "-DHEAD_DIM=\(s.headSize) -DATT_WG=\(variant == .keysVectorized ? keysGroup : Self.attentionRowwiseGroup) -DATT_QB=\(Self.attentionKeysRows) -DATT_BQ=\(Self.attentionQueryBlock) -DATT_BK=\(Self.attentionKeyBlock) -DATT_KCHUNK=\(Self.attentionKeyChunk)"
     switch variant {
     case .keysVectorized:
+      let items = (s.queryLength + Self.attentionKeysRows - 1) / Self.attentionKeysRows
       try kernel("attention_keys_x16", in: KernelSource.attention, file: "attention.cl", defines: defines)
-        .launch(
-          on: device, arguments, global: [s.queryLength, heads, s.batch],
-          local: [Self.attentionKeysGroup, 1, 1])
+        .launch(on: device, arguments, global: [items, heads, s.batch], local: [keysGroup, 1, 1])
     case .rowwise:
       try kernel("attention_rowwise", in: KernelSource.attention, file: "attention.cl", defines: defines)
         .launch(

@@ -5,6 +5,9 @@ extension OpenCLBackend {
   /// Work-items per row in the reduction kernels (a power of two).
   static let rowGroup = 64
 
+  /// Rows per work-group in `layer_norm_rows` (PoCL runs a group's items on one core).
+  static let normRowsGroup = 16
+
   var normDefines: String { "-DNORM_WG=\(Self.rowGroup) -DROW_WG=\(Self.rowGroup)" }
 
   // x, residual, y: [T, C]; weight, bias: [C]
@@ -13,13 +16,19 @@ extension OpenCLBackend {
   {
     try ShapeCheck.layerNorm(x, residual: residual, weight: weight, bias: bias)
     let y = try allocate(x.shape, for: "layerNorm output \(x.shape)")
-    try kernel("layer_norm", in: KernelSource.norm, file: "norm.cl", defines: normDefines).launch(
-      on: device,
-      [
-        .buffer(try x.deviceBuffer(of: self)), .buffer(try residual?.deviceBuffer(of: self)),
-        .buffer(try weight.deviceBuffer(of: self)), .buffer(try bias.deviceBuffer(of: self)),
-        .buffer(try y.deviceBuffer(of: self)), .int(x.lastDimension), .float(eps),
-      ], global: [Self.rowGroup, x.rows], local: [Self.rowGroup, 1])
+    let buffers: [KernelArgument] = [
+      .buffer(try x.deviceBuffer(of: self)), .buffer(try residual?.deviceBuffer(of: self)),
+      .buffer(try weight.deviceBuffer(of: self)), .buffer(try bias.deviceBuffer(of: self)),
+      .buffer(try y.deviceBuffer(of: self)), .int(x.lastDimension),
+    ]
+    switch normVariant {
+    case .group:
+      try kernel("layer_norm", in: KernelSource.norm, file: "norm.cl", defines: normDefines).launch(
+        on: device, buffers + [.float(eps)], global: [Self.rowGroup, x.rows], local: [Self.rowGroup, 1])
+    case .rows:
+      try kernel("layer_norm_rows", in: KernelSource.norm, file: "norm.cl", defines: normDefines).launch(
+        on: device, buffers + [.int(x.rows), .float(eps)], global: [x.rows], local: [Self.normRowsGroup])
+    }
     return y
   }
 

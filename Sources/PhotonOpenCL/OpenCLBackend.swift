@@ -8,7 +8,7 @@ import PhotonKernels
 ///
 /// Kernel variants are picked per device (CPU-like devices such as PoCL get the vectorised,
 /// register-blocked family; GPUs the local-memory tiled one) and can be forced through
-/// ``Options`` or the environment (`PHOTON_GEMM`, `PHOTON_ATTENTION`).
+/// ``Options`` or the environment (`PHOTON_GEMM`, `PHOTON_ATTENTION`, `PHOTON_NORM`).
 public final class OpenCLBackend: Backend, @unchecked Sendable {
   /// GEMM implementations for ``linear(_:_:bias:activation:)``.
   public enum GEMMVariant: String, CaseIterable, Sendable, Codable {
@@ -34,20 +34,31 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     case keysVectorized = "keys-x16"
   }
 
+  /// Layer-norm implementations (see norm.cl).
+  public enum NormVariant: String, CaseIterable, Sendable, Codable {
+    /// `layer_norm`: one work-group per row, reducing through local memory (GPUs).
+    case group
+    /// `layer_norm_rows`: one work-item per row, float16 loads, no barriers (CPU-like devices).
+    case rows
+  }
+
   public struct Options: Sendable {
     /// nil: chosen for the device (or by `PHOTON_GEMM`).
     public var gemm: GEMMVariant?
     /// nil: chosen for the device (or by `PHOTON_ATTENTION`).
     public var attention: AttentionVariant?
+    /// nil: chosen for the device (or by `PHOTON_NORM`).
+    public var norm: NormVariant?
     /// Where program binaries are cached; nil disables the disk cache.
     public var cacheDirectory: URL?
 
     public init(
-      gemm: GEMMVariant? = nil, attention: AttentionVariant? = nil,
+      gemm: GEMMVariant? = nil, attention: AttentionVariant? = nil, norm: NormVariant? = nil,
       cacheDirectory: URL? = ProgramCompiler.defaultCacheDirectory
     ) {
       self.gemm = gemm
       self.attention = attention
+      self.norm = norm
       self.cacheDirectory = cacheDirectory
     }
   }
@@ -58,6 +69,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
   public let compiler: ProgramCompiler
   public let gemmVariant: GEMMVariant
   public let attentionVariant: AttentionVariant
+  public let normVariant: NormVariant
   public var deviceName: String { device.info.name }
 
   private let kernelLock = NSLock()
@@ -87,6 +99,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
     self.gemmVariant = forcedGEMM ?? tuned?.gemm ?? (device.info.isGPU ? .tiledLocal : .panelRows)
     self.attentionVariant = forcedAttention ?? tuned?.attention ?? (device.info.isGPU ? .tiled : .keysVectorized)
+    // Not tuned: which one wins follows from the device type (barriers are cheap only on GPUs).
+    self.normVariant = try options.norm
+      ?? Self.parse(environment["PHOTON_NORM"], as: NormVariant.self, variable: "PHOTON_NORM")
+      ?? (device.info.isGPU ? .group : .rows)
   }
 
   static func parse<V: RawRepresentable & CaseIterable>(

@@ -15,11 +15,14 @@ struct AttentionShape: CustomTestStringConvertible, Sendable {
     AttentionShape(batch: 1, queryLength: 1, keyLength: 1, heads: 1, headSize: 1),
     AttentionShape(batch: 3, queryLength: 7, keyLength: 7, heads: 2, headSize: 8),
     AttentionShape(batch: 2, queryLength: 33, keyLength: 33, heads: 3, headSize: 16),
+    // keys-x16's full work-groups (≥ 128 query rows) and a second key chunk (> 128 keys).
+    AttentionShape(batch: 1, queryLength: 130, keyLength: 130, heads: 1, headSize: 16),
   ]
   static let large = [
     AttentionShape(batch: 3, queryLength: 127, keyLength: 127, heads: 12, headSize: 32),
     AttentionShape(batch: 2, queryLength: 128, keyLength: 128, heads: 12, headSize: 32),
     AttentionShape(batch: 2, queryLength: 40, keyLength: 40, heads: 4, headSize: 64),
+    AttentionShape(batch: 2, queryLength: 300, keyLength: 300, heads: 4, headSize: 32),
   ]
   static var all: [AttentionShape] { smallShapesOnly ? small : small + large }
 }
@@ -62,7 +65,7 @@ struct AttentionEquivalenceTests {
   func separateCrossAttention(variant: OpenCLBackend.AttentionVariant) throws {
     let gpu = try TestBackends.gpu(attention: variant)
     var random = SeededGenerator(seed: 4242)
-    let (batch, tq, tk, heads, hs) = (2, 5, smallShapesOnly ? 9 : 70, 2, 16)
+    let (batch, tq, tk, heads, hs) = (2, 5, smallShapesOnly ? 9 : 140, 2, 16)
     let c = heads * hs
     let q = random.floats(batch * tq * c)
     let k = random.floats(batch * tk * c)

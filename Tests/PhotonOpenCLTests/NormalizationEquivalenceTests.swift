@@ -8,16 +8,19 @@ import Testing
 struct RowShape: CustomTestStringConvertible, Sendable {
   let rows: Int, channels: Int
   var testDescription: String { "\(rows)×\(channels)" }
-  static let small = [RowShape(rows: 1, channels: 1), RowShape(rows: 7, channels: 33), RowShape(rows: 5, channels: 100)]
+  static let small = [
+    RowShape(rows: 1, channels: 1), RowShape(rows: 7, channels: 33), RowShape(rows: 5, channels: 100),
+    RowShape(rows: 17, channels: 48),
+  ]
   static let large = [RowShape(rows: 127, channels: 384), RowShape(rows: 33, channels: 1536)]
   static var all: [RowShape] { smallShapesOnly ? small : small + large }
 }
 
 @Suite("Normalisation and element-wise equivalence: OpenCL vs the CPU reference")
 struct NormalizationEquivalenceTests {
-  @Test(arguments: RowShape.all)
-  func layerNormWithAndWithoutResidual(shape: RowShape) throws {
-    let gpu = try TestBackends.gpu()
+  @Test(arguments: RowShape.all, OpenCLBackend.NormVariant.allCases)
+  func layerNormWithAndWithoutResidual(shape: RowShape, variant: OpenCLBackend.NormVariant) throws {
+    let gpu = try TestBackends.gpu(norm: variant)
     var random = SeededGenerator(seed: UInt64(shape.rows * 131 + shape.channels))
     let x = random.floats(shape.rows * shape.channels, in: -4...4)
     let r = random.floats(shape.rows * shape.channels)
@@ -32,13 +35,16 @@ struct NormalizationEquivalenceTests {
             weight: backend.tensor(g, shape: [shape.channels]), bias: backend.tensor(b, shape: [shape.channels]),
             eps: 1e-12))
       }
-      expectClose(try run(gpu), try run(TestBackends.cpu), atol: 1e-4, rtol: 1e-5, "\(shape.testDescription) residual=\(withResidual)")
+      expectClose(
+        try run(gpu), try run(TestBackends.cpu), atol: 1e-4, rtol: 1e-5,
+        "\(variant) \(shape.testDescription) residual=\(withResidual)")
     }
   }
 
   @Test("layer norm, hand-computed")
   func layerNormByHand() throws {
-    for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
+    let gpus = try OpenCLBackend.NormVariant.allCases.map { try TestBackends.gpu(norm: $0) }
+    for backend: any Backend in gpus + [TestBackends.cpu] {
       // mean 2.5, variance 1.25: (x − 2.5)/√1.25
       let y = try backend.floats(
         backend.layerNorm(

@@ -16,13 +16,14 @@ enum TestBackends {
 
   /// The OpenCL backend with the given variants forced (nil: the device's default).
   static func gpu(
-    gemm: OpenCLBackend.GEMMVariant? = nil, attention: OpenCLBackend.AttentionVariant? = nil
+    gemm: OpenCLBackend.GEMMVariant? = nil, attention: OpenCLBackend.AttentionVariant? = nil,
+    norm: OpenCLBackend.NormVariant? = nil
   ) throws -> OpenCLBackend {
     let device = try device.get()
-    let key = "\(gemm?.rawValue ?? "-")/\(attention?.rawValue ?? "-")"
+    let key = "\(gemm?.rawValue ?? "-")/\(attention?.rawValue ?? "-")/\(norm?.rawValue ?? "-")"
     return try lock.withLock {
       if let backend = backends[key] { return backend }
-      let backend = try OpenCLBackend(device: device, options: .init(gemm: gemm, attention: attention))
+      let backend = try OpenCLBackend(device: device, options: .init(gemm: gemm, attention: attention, norm: norm))
       backends[key] = backend
       return backend
     }
