@@ -176,3 +176,25 @@ void gemm_q8_tiled_local(__global const float* x, __global const char* wt,
   }
   TILED_EPILOGUE()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Widening for large M (CPU family): with many rows the panel kernels above would widen every
+// weight once per row block, while widening a layer's panels once into an fp32 scratch buffer
+// (same [NP/GEMM_PANEL, K, GEMM_PANEL] layout) and running gemm.cl's gemm_panel_rows costs one
+// pass over K·NP weights. The host picks this path from a row count on (QuantizedLinear.swift).
+// wp: panels (half or char), sp: int8 scales as above, w: fp32 panels. global: (K, NP/GEMM_PANEL)
+__kernel void widen_f16_panels(__global const half* wp, __global float* w, const int K) {
+  const size_t row = ((size_t)get_global_id(1) * K + get_global_id(0)) * GEMM_PANEL;
+#pragma unroll
+  for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(vload_half16(v, wp + row), v, w + row);
+}
+
+__kernel void widen_q8_panels(__global const char* wp, __global const float* sp, __global float* w,
+                              const int K) {
+  const int k = get_global_id(0), panel = get_global_id(1);
+  const size_t row = ((size_t)panel * K + k) * GEMM_PANEL;
+  __global const float* s = sp + ((size_t)panel * ((K + QBLOCK - 1) / QBLOCK) + (k >> 5)) * GEMM_PANEL;
+#pragma unroll
+  for (int v = 0; v < GEMM_PANEL_VECS; v++)
+    vstore16(convert_float16(vload16(v, wp + row)) * vload16(v, s), v, w + row);
+}

@@ -84,6 +84,30 @@ extension OpenCLBackend {
     return tensor
   }
 
+  /// From this many rows of x on, a CPU-family fp16/int8 linear widens its weight panels once into
+  /// a pooled fp32 buffer (`widen_*_panels`) and runs the fp32 `gemm_panel_rows`, instead of
+  /// widening per row block inside `gemm_*_panel_rows`. Measured on PoCL (AVX-512, 4096×1536×384):
+  /// the int8 panel kernel costs 1.19× the fp32 one (a convert and a scale per weight vector for 8
+  /// rows of FMAs), the widening pass 0.6 MB·4 of writes; the crossing point is near 200 rows.
+  /// Decode steps and short inputs stay on the direct kernels, which read 1–2 bytes per weight.
+  static let widenedGEMMRows = 256
+
+  /// `linear` through an fp32 copy of the weight panels that lives for this call only.
+  private func widenedLinear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation) throws
+    -> Tensor
+  {
+    let (panels, k, p) = (weight.storage.shape[0], weight.storage.shape[1], weight.storage.shape[2])
+    let widened = try allocate([panels, k, p], for: "widened \(weight.precision.rawValue) weight panels")
+    var arguments: [KernelArgument] = [.buffer(try weight.storage.deviceBuffer(of: self))]
+    if let scales = weight.scales { arguments.append(.buffer(try scales.deviceBuffer(of: self))) }
+    arguments += [.buffer(try widened.deviceBuffer(of: self)), .int(k)]
+    let name = weight.precision == .int8 ? "widen_q8_panels" : "widen_f16_panels"
+    try kernel(name, in: KernelSource.gemmQuant, file: "gemm_quant.cl", defines: "-DGEMM_PANEL_VECS=\(p / 16)")
+      .launch(on: device, arguments, global: [k, panels], local: nil)
+    let fp32 = LinearWeight(outFeatures: weight.outFeatures, inFeatures: k, storage: widened)
+    return try linear(x, fp32, bias: bias, activation: activation)
+  }
+
   // x: [T, K], w: [N, K] (HF [out, in], fp16 or int8, packed as above), b: [N], y: [T, N]
   /// `linear` for fp16 and int8 weights (`linear` in Linear.swift hands them here).
   func quantizedLinear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation) throws -> Tensor {
@@ -110,6 +134,9 @@ extension OpenCLBackend {
       .int(np), .int(activation.kernelCode),
     ]
     let type = int8 ? "q8" : "f16"
+    if panels && gemmVariant == .panelRows && m >= Self.widenedGEMMRows {
+      return try widenedLinear(x, weight, bias: bias, activation: activation)
+    }
     if panels {
       let p = weight.storage.shape[2]
       let tuning = GEMMPanelTuning.choose(m: m, n: n, k: k, panelVectors: p / 16, device: device.info)

@@ -38,6 +38,35 @@ struct QuantizedLinearEquivalenceTests {
     }
   }
 
+  /// From `widenedGEMMRows` rows on, panel-rows widens the weight panels once (`widen_*_panels`)
+  /// and runs the fp32 panel GEMM: the same products, checked at the threshold and past it, with
+  /// a short last int8 block (K = 130) and a partial last panel (N = 45).
+  @Test("quantized linear past the widening threshold")
+  func widenedPanels() throws {
+    let gpu = try TestBackends.gpu(gemm: .panelRows)
+    let threshold = OpenCLBackend.widenedGEMMRows
+    let shapes =
+      [GEMMShape(m: threshold, k: 130, n: 45), GEMMShape(m: threshold + 3, k: 40, n: 33)]
+      + (smallShapesOnly ? [] : [GEMMShape(m: 300, k: 1536, n: 384), GEMMShape(m: 512, k: 384, n: 1536)])
+    for shape in shapes {
+      var random = SeededGenerator(seed: UInt64(shape.m + shape.k + shape.n))
+      let x = random.floats(shape.m * shape.k)
+      let w = random.floats(shape.n * shape.k, in: -0.2...0.2)
+      let b = random.floats(shape.n)
+      for precision in Self.precisions {
+        func run(_ backend: any Backend) throws -> [Float] {
+          let weight = try backend.linearWeight(w, outFeatures: shape.n, inFeatures: shape.k, precision: precision)
+          return try backend.floats(
+            backend.linear(
+              backend.tensor(x, shape: [shape.m, shape.k]), weight, bias: backend.tensor(b, shape: [shape.n]),
+              activation: .gelu))
+        }
+        expectClose(
+          try run(gpu), try run(TestBackends.cpu), atol: 1e-4, rtol: 1e-5, "\(precision) \(shape.testDescription)")
+      }
+    }
+  }
+
   @Test("quantized linear without bias keeps leading axes", arguments: TestBackends.gemmVariants)
   func rank3WithoutBias(variant: OpenCLBackend.GEMMVariant) throws {
     let gpu = try TestBackends.gpu(gemm: variant)
