@@ -25,10 +25,13 @@ public final class Text2TextGenerator: Sendable {
   /// - Parameters:
   ///   - model: a T5-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
   ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL).
-  public init(model: URL, backend: BackendKind = .preferred) throws {
+  ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
+  ///     the embedding table, norms and relative position biases stay fp32.
+  public init(model: URL, backend: BackendKind = .preferred, precision: Precision = .fp32) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
-    self.model = try ModelRegistry.text2textModel(folder: folder, backend: backend.makeBackend())
+    self.model = try ModelRegistry.text2textModel(
+      folder: folder, backend: backend.makeBackend(), precision: precision)
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 
@@ -63,52 +66,142 @@ public final class Text2TextGenerator: Sendable {
     prompt: String, options: GenerationOptions = GenerationOptions(),
     onText: (String) throws -> Void = { _ in }, onToken: (Int32) throws -> Void = { _ in }
   ) throws -> GenerationResult {
+    try generate(
+      ids: [inputIds(prompt)], options: options, onText: { try onText($1) },
+      onToken: { try onToken($1) })[0]
+  }
+
+  /// Generates the output of each prompt, all in one batch; returns the texts in input order.
+  public func generate(prompts: [String], options: GenerationOptions = GenerationOptions()) throws
+    -> [String]
+  {
+    try generateResults(prompts: prompts, options: options).map(\.text)
+  }
+
+  /// Generates the output of each prompt in one batch: the inputs are right-padded to the
+  /// longest and their pads masked in the encoder and in cross-attention (so each row produces
+  /// what it would alone); every decoder step runs all rows from the same position, and a row
+  /// that reaches eos or a stop string stops growing while the others go on (it is fed the pad
+  /// token, as HF's generate does). Results are in input order.
+  public func generateResults(
+    prompts: [String], options: GenerationOptions = GenerationOptions()
+  ) throws -> [GenerationResult] {
+    guard !prompts.isEmpty else { return [] }
+    return try generate(ids: prompts.map(inputIds), options: options)
+  }
+
+  /// One row of a batched generation.
+  private struct Row {
+    var generated: [Int32] = []
+    var detokenizer: StreamingDetokenizer
+    var text = ""
+    var reason: GenerationResult.FinishReason?
+    var sampler: Sampler?
+    /// The decoder ids so far (start token included), for the repetition penalty: HF applies it
+    /// to an encoder–decoder's decoder ids, not to the encoder's input.
+    var seen: Set<Int32>
+  }
+
+  /// The decoding loop for a batch of encoder inputs (one row each).
+  func generate(
+    ids inputs: [[Int32]], options: GenerationOptions,
+    onText: (Int, String) throws -> Void = { _, _ in },
+    onToken: (Int, Int32) throws -> Void = { _, _ in }
+  ) throws -> [GenerationResult] {
     try options.validate()
-    let ids = inputIds(prompt)
     let plan = decodingPlan(options)
-    var sampler = plan.sample ? Sampler(temperature: plan.temperature, topK: plan.topK, topP: plan.topP, seed: options.seed) : nil
     let backend = model.backend
+    let batch = inputs.count
+    let longest = max(1, inputs.map(\.count).max() ?? 1)
+    let padId = Int32(generationConfig.padTokenID ?? model.config.padTokenID ?? 0)
+    // Right padding: T5 has no absolute positions, and the masked pads change nothing for the
+    // real tokens.
+    var encoderIds: [Int32] = []
+    var mask: [Int32] = []
+    for ids in inputs {
+      let pad = longest - ids.count
+      encoderIds += ids + [Int32](repeating: padId, count: pad)
+      mask += [Int32](repeating: 1, count: ids.count) + [Int32](repeating: 0, count: pad)
+    }
     let encoded = try model.encode(
-      EncoderBatch(
-        ids: ids, attentionMask: [Int32](repeating: 1, count: ids.count), batchSize: 1,
-        length: ids.count))
+      EncoderBatch(ids: encoderIds, attentionMask: mask, batchSize: batch, length: longest))
     // The k-th new token is predicted from decoder token k−1 (the start token first): the cache
     // holds maxNew positions.
     let cache = try model.makeCache(encoded: encoded, capacity: plan.maxNewTokens)
-    var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-    var generated: [Int32] = []
-    var text = ""
-    var input = [decoderStartTokenID]
-    var reason = GenerationResult.FinishReason.length
+    let start = decoderStartTokenID
+    let penalty = options.repetitionPenalty ?? 1
+    var rows = inputs.map { _ in
+      Row(
+        detokenizer: StreamingDetokenizer(tokenizer: tokenizer),
+        sampler: plan.sample
+          ? Sampler(temperature: plan.temperature, topK: plan.topK, topP: plan.topP, seed: options.seed)
+          : nil,
+        seen: [start])
+    }
+    var input = [Int32](repeating: start, count: batch)
     let eos = Set(plan.eos)
-    while generated.count < plan.maxNewTokens {
+    let vocabulary = model.config.vocabSize
+    for _ in 0..<plan.maxNewTokens {
       let logits = try model.nextTokenLogits(ids: input, cache: cache)
-      let next: Int32
-      if var active = sampler {
-        next = active.sample(try backend.floats(logits))
-        sampler = active
+      var next: [Int32]
+      if !plan.sample && penalty == 1 {
+        // Greedy: argmax on the device, 4 bytes per row back.
+        next = try backend.ints(backend.argmax(logits))
       } else {
-        next = try backend.ints(backend.argmax(logits))[0]
+        let all = try backend.floats(logits)
+        next = [Int32](repeating: padId, count: batch)
+        for r in rows.indices where rows[r].reason == nil {
+          var row = Array(all[(r * vocabulary)..<((r + 1) * vocabulary)])
+          if penalty != 1 {
+            GenerationControls.applyRepetitionPenalty(penalty, to: &row, seen: rows[r].seen)
+          }
+          if var sampler = rows[r].sampler {
+            next[r] = sampler.sample(row)
+            rows[r].sampler = sampler
+          } else {
+            next[r] = GenerationControls.argmax(row)
+          }
+        }
       }
-      generated.append(next)
-      try onToken(next)
-      let piece = detokenizer.append(next)
-      if !piece.isEmpty {
-        text += piece
-        try onText(piece)
+      for r in rows.indices where rows[r].reason == nil {
+        let token = next[r]
+        rows[r].generated.append(token)
+        rows[r].seen.insert(token)
+        try onToken(r, token)
+        let piece = rows[r].detokenizer.append(token)
+        if !piece.isEmpty {
+          rows[r].text += piece
+          try onText(r, piece)
+        }
+        if eos.contains(token) {
+          rows[r].reason = .eos
+        } else if GenerationControls.containsStop(options.stopStrings, rows[r].text) {
+          rows[r].reason = .stop
+        }
+        if rows[r].reason != nil { try finish(&rows[r], r, onText) }
       }
-      if eos.contains(next) {
-        reason = .eos
-        break
-      }
-      input = [next]
+      if rows.allSatisfy({ $0.reason != nil }) { break }
+      // Finished rows keep running on the pad token (their tokens are ignored), as HF's do.
+      input = zip(next, rows).map { $1.reason == nil ? $0 : padId }
     }
-    let rest = detokenizer.finish()
+    for r in rows.indices where rows[r].reason == nil {
+      rows[r].reason = .length
+      try finish(&rows[r], r, onText)
+    }
+    return rows.map {
+      GenerationResult(text: $0.text, tokenIds: $0.generated, finishReason: $0.reason ?? .length)
+    }
+  }
+
+  /// Flushes a finished row's detokenizer.
+  private func finish(_ row: inout Row, _ index: Int, _ onText: (Int, String) throws -> Void)
+    throws
+  {
+    let rest = row.detokenizer.finish()
     if !rest.isEmpty {
-      text += rest
-      try onText(rest)
+      row.text += rest
+      try onText(index, rest)
     }
-    return GenerationResult(text: text, tokenIds: generated, finishReason: reason)
   }
 
   /// The pieces of text of a generation as they are produced, for `for try await`.

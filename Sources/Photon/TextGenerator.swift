@@ -282,24 +282,17 @@ public final class TextGenerator: Sendable {
 
   /// Whether `text` (a prompt tail and the new text) contains a stop string.
   static func containsStop(_ stops: [String], _ text: String) -> Bool {
-    !stops.isEmpty && stops.contains { text.contains($0) }
+    GenerationControls.containsStop(stops, text)
   }
 
   /// HF's `RepetitionPenaltyLogitsProcessor`: each seen token's logit divided by `penalty` when
   /// positive, multiplied when negative.
   func applyRepetitionPenalty(_ penalty: Float, to logits: inout [Float], seen: Set<Int32>) {
-    for id in seen where Int(id) < logits.count {
-      let value = logits[Int(id)]
-      logits[Int(id)] = value < 0 ? value * penalty : value / penalty
-    }
+    GenerationControls.applyRepetitionPenalty(penalty, to: &logits, seen: seen)
   }
 
   /// The first index of the largest value (as `torch.argmax` and the device's argmax).
-  static func argmax(_ values: [Float]) -> Int32 {
-    var best = 0
-    for i in values.indices where values[i] > values[best] { best = i }
-    return Int32(best)
-  }
+  static func argmax(_ values: [Float]) -> Int32 { GenerationControls.argmax(values) }
 
   /// The pieces of text of a generation as they are produced, for `for try await`.
   public func stream(prompt: String, options: GenerationOptions = GenerationOptions())

@@ -3,17 +3,21 @@ import Photon
 
 extension GenerateCommand {
   /// `photon generate` on a T5 folder: the same output as for GPT-2 (streamed text, or one JSON
-  /// line per `--jsonl` input), produced by ``Text2TextGenerator``.
+  /// line per `--jsonl` input, run in batches of `--batch-size`), produced by ``Text2TextGenerator``.
   func runText2Text(model: URL, text: String?, options: GenerationOptions) async throws {
     let generator = try Text2TextGenerator(model: model, backend: backend ?? .preferred)
     if jsonl {
-      for input in try ModelOptions.parse(["--jsonl"]).readTexts() {
-        let result = try generator.generateResult(prompt: input, options: options)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let line = try encoder.encode(
-          Output(generatedText: result.text, tokenIds: result.tokenIds))
-        print(String(decoding: line, as: UTF8.self))
+      // Batches of --batch-size prompts (right-padded; rows finish independently), in order.
+      let texts = try ModelOptions.parse(["--jsonl"]).readTexts()
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+      for start in stride(from: 0, to: texts.count, by: batchSize) {
+        let chunk = Array(texts[start..<min(start + batchSize, texts.count)])
+        for result in try generator.generateResults(prompts: chunk, options: options) {
+          let line = try encoder.encode(
+            Output(generatedText: result.text, tokenIds: result.tokenIds))
+          print(String(decoding: line, as: UTF8.self))
+        }
       }
       return
     }

@@ -146,7 +146,8 @@ struct T5CausalSelfAttention: Sendable {
     var stacked: [Float] = []
     for name in ["q", "k", "v"] { stacked += try p.values("\(name).weight", shape: [inner, c]) }
     qkv = Linear(
-      weight: try p.backend.linearWeight(stacked, outFeatures: 3 * inner, inFeatures: c),
+      weight: try p.backend.linearWeight(
+        stacked, outFeatures: 3 * inner, inFeatures: c, precision: p.precision),
       bias: nil)
     o = try Linear(p, "o", in: inner, out: c, bias: false)
     heads = config.numHeads
@@ -245,10 +246,15 @@ public final class T5EncoderModel: EncoderModel, Sendable {
   let blocks: [T5EncoderBlock]
   let finalNorm: T5LayerNorm
 
-  /// - Parameter weights: the checkpoint root (`shared.weight`, `encoder.block.…`).
-  public init(weights: WeightScope, config: T5Config, backend: any Backend) throws {
+  /// - Parameters:
+  ///   - weights: the checkpoint root (`shared.weight`, `encoder.block.…`).
+  ///   - precision: how the linear weights (q, k, v, o, wi/wi_0/wi_1, wo) are stored; the
+  ///     embedding table, norms and relative bias stay fp32.
+  public init(
+    weights: WeightScope, config: T5Config, backend: any Backend, precision: Precision = .fp32
+  ) throws {
     try T5ForConditionalGeneration.checkTensors(weights, config: config, decoder: false)
-    let p = Parameters(scope: weights, backend: backend)
+    let p = Parameters(scope: weights, backend: backend, precision: precision)
     self.config = config
     self.backend = backend
     shared = try p.tensor(
@@ -351,15 +357,26 @@ public final class T5ForConditionalGeneration: Sendable {
   let blocks: [T5DecoderBlock]
   let finalNorm: T5LayerNorm
   let lmHead: LinearWeight
+  /// How the linear weights are stored.
+  public let precision: Precision
 
-  /// - Parameter weights: the checkpoint root (`shared.weight`, `encoder.…`, `decoder.…`).
+  /// - Parameters:
+  ///   - weights: the checkpoint root (`shared.weight`, `encoder.…`, `decoder.…`).
+  ///   - precision: how every linear weight is stored (q, k, v, o, wi/wi_0/wi_1, wo, and the LM
+  ///     head: a copy of `shared` when tied, stored at this precision while the embedding lookup
+  ///     keeps the fp32 table). Norms and relative biases stay fp32.
   /// - Throws: `.missingTensor` naming every tensor generation needs that the checkpoint lacks.
-  public init(weights: WeightScope, config: T5Config, backend: any Backend) throws {
+  public init(
+    weights: WeightScope, config: T5Config, backend: any Backend, precision: Precision = .fp32
+  ) throws {
     try Self.checkTensors(weights, config: config, decoder: true)
     self.config = config
     self.backend = backend
-    encoder = try T5EncoderModel(weights: weights, config: config, backend: backend)
-    let decoder = Parameters(scope: weights, backend: backend).scope("decoder")
+    self.precision = precision
+    encoder = try T5EncoderModel(
+      weights: weights, config: config, backend: backend, precision: precision)
+    let decoder = Parameters(scope: weights, backend: backend, precision: precision).scope(
+      "decoder")
     decoderBias = try T5RelativePositionBias(
       decoder.scope("block.0.layer.0.SelfAttention"), config: config, bidirectional: false)
     blocks = try (0..<config.numDecoderLayers).map { i in
@@ -378,7 +395,8 @@ public final class T5ForConditionalGeneration: Sendable {
       let scale = 1 / Float(c).squareRoot()
       head = head.map { $0 * scale }
     }
-    lmHead = try backend.linearWeight(head, outFeatures: vocab, inFeatures: c)
+    lmHead = try backend.linearWeight(
+      head, outFeatures: vocab, inFeatures: c, precision: precision)
   }
 
   /// `shared.weight`, or `encoder.embed_tokens.weight` in checkpoints that saved only that copy.
@@ -519,9 +537,11 @@ public final class T5ForConditionalGeneration: Sendable {
 
 extension ModelRegistry {
   /// `T5ForConditionalGeneration` from a T5-type folder.
-  public static func text2textModel(folder: ModelFolder, backend: any Backend) throws
-    -> T5ForConditionalGeneration
-  {
+  /// `precision` applies to every linear weight, the LM head included (see
+  /// ``T5ForConditionalGeneration/init(weights:config:backend:precision:)``).
+  public static func text2textModel(
+    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+  ) throws -> T5ForConditionalGeneration {
     guard case .t5(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
@@ -529,17 +549,22 @@ extension ModelRegistry {
       )
     }
     return try T5ForConditionalGeneration(
-      weights: folder.openWeights().scope(""), config: config, backend: backend)
+      weights: folder.openWeights().scope(""), config: config, backend: backend,
+      precision: precision)
   }
 
   /// `T5EncoderModel` from a T5-type folder (a full T5 checkpoint or an encoder-only one).
-  public static func t5Encoder(folder: ModelFolder, backend: any Backend) throws -> T5EncoderModel {
+  public static func t5Encoder(
+    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+  ) throws -> T5EncoderModel {
     guard case .t5(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
         "\(folder.configURL.path): the T5 encoder needs model_type t5, not '\(folder.config.modelType.rawValue)'"
       )
     }
-    return try T5EncoderModel(weights: folder.openWeights().scope(""), config: config, backend: backend)
+    return try T5EncoderModel(
+      weights: folder.openWeights().scope(""), config: config, backend: backend,
+      precision: precision)
   }
 }
