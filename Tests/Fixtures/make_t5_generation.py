@@ -8,6 +8,12 @@ Writes tiny-models/tiny-t5/generation.json:
   stop_strings=[s], tokenizer=tok)`.
 - `batch`: texts of different lengths run as one padded batch through `generate(max_new_tokens=10,
   do_sample=False, repetition_penalty=1.3)`; rows that end early are padded by HF with 0.
+- `precision`: teacher-forced `logits` of the reference cases with every linear weight (q/k/v/o,
+  wi/wo, and lm_head, untied from `shared`, whose embedding lookup stays fp32) rounded as Photon
+  stores it: `fp16` (round to half and back) and `int8` (q8_0: per row, per block of 32 input
+  features, scale = max|w| / 127, q = round half away from zero of w / scale, clamped to ±127;
+  weight = q · scale), the model otherwise fp32. d_model is 64, so the decoder's d_model^-0.5
+  output scale (1/8) commutes exactly with both roundings.
 - `float64`: the reference cases recomputed with the model in float64 (`model.double()`), to tell
   whose fp32 error is larger: `encoder_last_hidden_state`, teacher-forced `logits` and the
   `greedy_10_step_logits` of the fp32 greedy ids, plus HF's own fp32 max abs difference to them.
@@ -105,6 +111,45 @@ for case in reference["cases"]:
             "fixture_greedy_10_step_logits": float((hf_steps - steps64[0]).abs().max()),
         },
     })
+
+
+
+def half(w):
+    return w.half().float()
+
+
+def q8_0(w):
+    rows, cols = w.shape
+    out = torch.empty_like(w)
+    for start in range(0, cols, 32):
+        block = w[:, start : start + 32]
+        scale = block.abs().amax(dim=1, keepdim=True) / 127
+        safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+        x = block / safe
+        q = (torch.sign(x) * torch.floor(x.abs() + 0.5)).clamp(-127, 127)
+        out[:, start : start + 32] = torch.where(scale > 0, q * scale, torch.zeros_like(block))
+    return out
+
+
+out["precision"] = {}
+for name, rounding in (("fp16", half), ("int8", q8_0)):
+    rounded = T5ForConditionalGeneration.from_pretrained(FOLDER, attn_implementation="eager").eval()
+    with torch.no_grad():
+        head = rounding(rounded.shared.weight.detach().clone())
+        for module_name, module in rounded.named_modules():
+            if isinstance(module, torch.nn.Linear) and module_name != "lm_head":
+                module.weight.copy_(rounding(module.weight))
+        rounded.lm_head.weight = torch.nn.Parameter(head)
+        assert torch.equal(rounded.shared.weight, model.shared.weight)
+        logits = []
+        for case in reference["cases"]:
+            ids = torch.tensor([case["input_ids"]])
+            dec = torch.tensor([case["decoder_input_ids"]])
+            logits.append([float(f"{v:.7g}") for v in rounded(input_ids=ids, decoder_input_ids=dec).logits.reshape(-1).tolist()])
+    out["precision"][name] = {"logits": logits}
+    print(name, "max abs vs fp32", max(
+        max(abs(a - b) for a, b in zip(l, [v for row in c["logits"] for v in row]))
+        for l, c in zip(logits, reference["cases"])))
 
 with open(f"{FOLDER}/generation.json", "w") as f:
     json.dump(out, f, indent=1)

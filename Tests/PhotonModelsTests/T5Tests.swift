@@ -1,7 +1,7 @@
 import Foundation
 import PhotonCore
 import PhotonLoading
-import PhotonModels
+@testable import PhotonModels
 import PhotonOpenCL
 import PhotonTestSupport
 import Testing
@@ -220,6 +220,118 @@ struct T5Tests {
       next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
     }
     #expect(backend.pool.allocations == before, "device allocations during decode steps")
+  }
+
+  /// Every linear weight of the model (encoder and decoder projections, FFNs, the LM head).
+  static func linearWeights(_ model: T5ForConditionalGeneration) -> [LinearWeight] {
+    var weights = model.encoder.blocks.flatMap { block in
+      [block.attention.q, block.attention.k, block.attention.v, block.attention.o].map(\.weight)
+        + [block.ff.ffn.wi, block.ff.ffn.wo].map(\.weight) + [block.ff.ffn.gate?.weight].compactMap { $0 }
+    }
+    for block in model.blocks {
+      weights += [block.selfAttention.qkv, block.selfAttention.o].map(\.weight)
+      let cross = block.crossAttention
+      weights += [cross.q, cross.k, cross.v, cross.o].map(\.weight)
+      weights += [block.ff.ffn.wi, block.ff.ffn.wo].map(\.weight)
+        + [block.ff.ffn.gate?.weight].compactMap { $0 }
+    }
+    return weights + [model.lmHead]
+  }
+
+  /// fp16 and int8 weights (every linear layer, the LM head's copy of `shared` included; the
+  /// embedding lookup stays fp32), on both backends: teacher-forced logits equal transformers'
+  /// with the same weights rounded the same way (`generation.json`, `precision`), within 2e-4;
+  /// their distance to fp32 is the model's own sensitivity, which transformers shows too (fp16
+  /// 0.1202, int8 0.9798 max abs on logits of magnitude ≤ 4: tiny-t5's weights ×3 make its
+  /// unscaled attention scores large, so relative weight errors of 5e-4 (fp16) and ~1% (int8) are
+  /// amplified ~250×, as fp32 rounding is in the float64 analysis); the GPU equals the CPU at the
+  /// same precision within 1e-4.
+  @Test(arguments: [
+    (Precision.fp16, Float(Self.fp16Tolerance)), (Precision.int8, Float(Self.int8Tolerance)),
+  ])
+  func lowerPrecisionIsCloseToFP32(precision: Precision, tolerance: Float) throws {
+    let reference = try Reference("tiny-models/tiny-t5/reference.json")
+    let generation = try Reference("tiny-models/tiny-t5/generation.json")
+    var logitsAt: [BackendKind: [Float]] = [:]
+    for backend in try Backends.all() {
+      let fp32 = try Self.model(backend)
+      let lower = try ModelRegistry.text2textModel(
+        folder: ModelFolder(url: Self.folderURL), backend: backend, precision: precision)
+      let weights = Self.linearWeights(lower)
+      #expect(weights.count == 2 * 6 + 2 * 8 + 1)
+      #expect(weights.allSatisfy { $0.precision == precision }, "\(precision): every linear weight")
+      #expect(Self.linearWeights(fp32).allSatisfy { $0.precision == .fp32 })
+      let rounded = try #require(
+        ((generation.json["precision"] as? [String: Any])?[precision.rawValue] as? [String: Any])?[
+          "logits"] as? [Any])
+      var (worst, worstRounded, all): (Float, Float, [Float]) = (0, 0, [])
+      for (testCase, expected) in zip(reference.cases, rounded) {
+        let batch = try singleBatch(testCase)
+        let ids = int32s(testCase["decoder_input_ids"])
+        let low = try backend.floats(lower.logits(batch, decoderIds: ids))
+        worstRounded = max(
+          worstRounded,
+          expectClose(
+            low, flatFloats(expected), atol: 2e-4,
+            "\(backend.kind) \(precision) logits vs transformers with rounded weights"))
+        worst = max(
+          worst,
+          expectClose(
+            low, try backend.floats(fp32.logits(batch, decoderIds: ids)), atol: tolerance,
+            "\(backend.kind) \(precision) logits vs fp32"))
+        all += low
+      }
+      print(
+        "tiny-t5 \(backend.kind) \(precision) teacher-forced logits: vs transformers with the same rounding max abs diff \(worstRounded)"
+      )
+      #expect(worst > 0, "\(precision) should differ from fp32 at all")
+      print("tiny-t5 \(backend.kind) \(precision) teacher-forced logits vs fp32 max abs diff \(worst)")
+      logitsAt[backend.kind] = all
+    }
+    if let cpu = logitsAt[.cpu], let gpu = logitsAt[.gpu] {
+      let diff = expectClose(gpu, cpu, atol: 1e-4, "\(precision) logits: gpu vs cpu")
+      print("tiny-t5 \(precision) teacher-forced logits gpu vs cpu max abs diff \(diff)")
+    }
+  }
+
+  /// Distance to fp32 allowed (measured 0.1201 and 0.9798 on both backends, as transformers').
+  static let fp16Tolerance = 0.15
+  static let int8Tolerance = 1.2
+
+  /// The counters of a greedy decode step after warm-up, for one row and for a padded batch of
+  /// two: no buffer allocated, one upload of the new ids (4 bytes per row), one read-back of
+  /// 4 bytes per row (the argmax on the device) and that read as the one blocking wait.
+  @Test(arguments: [1, 2])
+  func greedyDecodeStepCounters(batch: Int) throws {
+    // A device of its own: counters live on the device, and other tests run in parallel.
+    let backend = try OpenCLBackend()
+    let model = try Self.model(backend)
+    let ids: [Int32] = [3, 171, 3, 158, 1, 181, 8, 1, 0, 0]
+    let mask: [Int32] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+    let encoded = try model.encode(
+      EncoderBatch(
+        ids: Array(ids.prefix(5 * batch)), attentionMask: Array(mask.prefix(5 * batch)),
+        batchSize: batch, length: 5))
+    let cache = try model.makeCache(encoded: encoded, capacity: 12)
+    let start = [Int32](repeating: 0, count: batch)
+    var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: start, cache: cache)))
+    next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+    for _ in 0..<6 {
+      backend.resetCounters()
+      next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
+      let c = backend.counters
+      #expect(c.bufferAllocations == 0, "allocations in a decode step")
+      #expect(c.uploads == 1, "uploads in a decode step")
+      #expect(c.bytesHostToDevice == 4 * batch)
+      #expect(c.readBacks == 1, "read-backs in a decode step")
+      #expect(c.bytesDeviceToHost == 4 * batch)
+      #expect(c.blockingWaits == 1)
+      // Per decoder layer 15 launches (3 norms, 3 residual adds, qkv/o/q/o/wi/wo GEMMs, the
+      // cache write, self- and cross-attention), plus gather, final norm, last-position select,
+      // LM head and argmax.
+      #expect(c.kernelLaunches == 5 + 15 * model.config.numDecoderLayers)
+    }
+    print("tiny-t5 greedy decode step (batch \(batch)): \(backend.counters)")
   }
 
   /// The relative-position buckets of HF's `_relative_position_bucket` (32 buckets, distance
