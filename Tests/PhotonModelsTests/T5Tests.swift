@@ -8,15 +8,25 @@ import Testing
 
 /// tiny-t5 (T5ForConditionalGeneration) against transformers, on both backends: encoder states,
 /// teacher-forced logits, every greedy step's logits through the decoder's KV cache, the padded
-/// batch, the cache path against a full recompute, and the GPU against the CPU step by step.
+/// batch, the cache path against a full recompute, the GPU against the CPU step by step, and both
+/// against transformers recomputed in float64.
 ///
-/// Tolerances: tiny-t5's projection weights were multiplied by 3 (so that greedy decoding depends
-/// on the input), which amplifies fp32 rounding. Hugging Face's own numbers show the floor: its
-/// padded and unpadded encoder states of case 0 differ by 1e-5, and so do its step-0 logits and
-/// the first row of its teacher-forced logits (the same computation at other shapes). Any other
-/// fp32 summation order lands about that far away, so states are held to 3e-5, logits to 5e-5
-/// (teacher-forced) and 1e-4 (greedy steps, as the issue asks), GPU vs CPU to 1e-4; the KV cache
-/// vs a recompute on the same backend stays at 1e-5. The printed max-abs figures are the record.
+/// Tolerances, measured (Tests/Fixtures/make_t5_generation.py recomputes the cases in float64):
+/// tiny-t5's projection weights were multiplied by 3 (so that greedy decoding depends on the
+/// input), which makes T5's unscaled attention scores large (|q·k| up to 33 in encoder layer 0,
+/// softmax peaks of 0.9999) and amplifies fp32 rounding about 250× from the embeddings to the
+/// logits. transformers' own fp32 fixture is 0.8–1.7e-5 (encoder states), 3.0–3.7e-5 (logits) and
+/// 1.4–2.5e-5 (greedy step logits) away from its float64 result; the same transformers on this
+/// machine differs from the fixture by up to 7e-6 (states) and 1.4e-5 (logits), and the fixture's
+/// 6-significant-digit rounding alone is up to 5e-6. Photon's fp32 error against float64 is of the
+/// same size (CPU: states ≤ 1.2e-5, logits ≤ 2.8e-5, steps ≤ 3.5e-5; GPU: ≤ 1.5e-5, 5.4e-5,
+/// 2.4e-5), smaller than transformers' (recomputed here) in 11 of the 18 comparisons and at most 1.6× it. Two fp32
+/// computations that are each that far from the truth cannot agree to 1e-5 unless they round
+/// identically (the same GEMM summation order as transformers' CPU kernels), so the issue's 1e-5 is
+/// not reachable honestly; the tests hold: vs the fixture, states 3e-5 (measured ≤ 2.2e-5) and
+/// logits, teacher-forced and greedy steps, 5e-5 (measured ≤ 3.9e-5); vs float64, at most twice
+/// transformers' own error on the same case; GPU vs CPU 8e-5 (measured ≤ 4.1e-5); the KV cache vs a
+/// recompute on the same backend 1e-5. The printed max-abs figures are the record.
 @Suite("T5: Photon vs transformers, KV cache vs recompute, .gpu vs .cpu")
 struct T5Tests {
   static let folderURL = Fixtures.url("tiny-models/tiny-t5")
@@ -104,7 +114,7 @@ struct T5Tests {
           worst = max(
             worst,
             expectClose(
-              logits, referenceSteps[step], atol: 1e-4, "\(backend.kind) case \(index) step \(step)"
+              logits, referenceSteps[step], atol: 5e-5, "\(backend.kind) case \(index) step \(step)"
             ))
         }
         print("tiny-t5 \(backend.kind) case \(index): greedy step logits max abs diff \(worst)")
@@ -116,7 +126,7 @@ struct T5Tests {
       for (index, (c, g)) in zip(cpu, gpu).enumerated() {
         for step in c.indices {
           worst = max(
-            worst, expectClose(g[step], c[step], atol: 1e-4, "case \(index) step \(step): gpu vs cpu"))
+            worst, expectClose(g[step], c[step], atol: 8e-5, "case \(index) step \(step): gpu vs cpu"))
         }
       }
       print("tiny-t5 greedy step logits gpu vs cpu max abs diff \(worst)")
@@ -124,39 +134,42 @@ struct T5Tests {
   }
 
   /// Against tiny-t5 recomputed by transformers in float64 (`generation.json`, `float64`): the
-  /// truth both fp32 computations round away from. Photon's error is held below Hugging Face's
-  /// own fp32 error on the same case (recorded in the fixture) and below a fixed bound.
+  /// truth both fp32 computations round away from. Photon's error is held to at most twice
+  /// transformers' own fp32 error on the same case and quantity (recorded in the fixture: its
+  /// fp32 states and logits recomputed, and its fixture's greedy step logits).
   @Test func float64ReferenceBoundsTheError() throws {
     let reference = try Reference("tiny-models/tiny-t5/reference.json")
     let generation = try Reference("tiny-models/tiny-t5/generation.json")
-    let truth = try #require((generation.json["float64"] as? [String: Any])?["cases"] as? [[String: Any]])
+    let truth = try #require(
+      (generation.json["float64"] as? [String: Any])?["cases"] as? [[String: Any]])
+    #expect(truth.count == reference.cases.count)
     for backend in try Backends.all() {
       let model = try Self.model(backend)
       for (index, (testCase, exact)) in zip(reference.cases, truth).enumerated() {
         let hf = try #require(exact["hf_fp32_max_abs"] as? [String: Double])
+        func bound(_ key: String) throws -> Float { Float(2 * (try #require(hf[key]))) }
         let batch = try singleBatch(testCase)
         let states = try backend.floats(model.encode(batch).lastHiddenState)
         let stateDiff = expectClose(
-          states, flatFloats(exact["encoder_last_hidden_state"]), atol: Self.float64StateBound,
+          states, flatFloats(exact["encoder_last_hidden_state"]),
+          atol: try bound("encoder_last_hidden_state"),
           "\(backend.kind) case \(index) encoder states vs float64")
         let logits = try backend.floats(
           model.logits(batch, decoderIds: int32s(testCase["decoder_input_ids"])))
         let logitDiff = expectClose(
-          logits, flatFloats(exact["logits"]), atol: Self.float64LogitBound,
+          logits, flatFloats(exact["logits"]), atol: try bound("logits"),
           "\(backend.kind) case \(index) logits vs float64")
         let (_, steps) = try Self.greedy(model, batch, steps: 10)
         let stepDiff = expectClose(
           steps.flatMap { $0 }, flatFloats(exact["greedy_10_step_logits"]),
-          atol: Self.float64LogitBound, "\(backend.kind) case \(index) step logits vs float64")
+          atol: try bound("fixture_greedy_10_step_logits"),
+          "\(backend.kind) case \(index) step logits vs float64")
         print(
-          "tiny-t5 \(backend.kind) case \(index) vs float64: states \(stateDiff) (HF fp32 \(hf["fixture_encoder_last_hidden_state"] ?? .nan)), logits \(logitDiff) (HF \(hf["fixture_logits"] ?? .nan)), steps \(stepDiff) (HF \(hf["fixture_greedy_10_step_logits"] ?? .nan))"
+          "tiny-t5 \(backend.kind) case \(index) vs float64: states \(stateDiff) (transformers fp32 \(hf["encoder_last_hidden_state"] ?? .nan)), logits \(logitDiff) (\(hf["logits"] ?? .nan)), greedy steps \(stepDiff) (\(hf["fixture_greedy_10_step_logits"] ?? .nan))"
         )
       }
     }
   }
-
-  static let float64StateBound: Float = 1e-4
-  static let float64LogitBound: Float = 1e-4
 
   /// The padded batch: encoder states on real tokens, and its greedy_10 ids row by row.
   @Test func paddedBatchMatchesTransformers() throws {
@@ -201,7 +214,7 @@ struct T5Tests {
         model.logits(batch, decoderIds: int32s(testCase["decoder_input_ids"])))
     }
     if let cpu = teacherForced[.cpu], let gpu = teacherForced[.gpu] {
-      let diff = expectClose(gpu, cpu, atol: 1e-4, "teacher-forced logits: gpu vs cpu")
+      let diff = expectClose(gpu, cpu, atol: 8e-5, "teacher-forced logits: gpu vs cpu")
       print("tiny-t5 teacher-forced logits gpu vs cpu max abs diff \(diff)")
     }
   }
