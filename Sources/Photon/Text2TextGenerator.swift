@@ -8,12 +8,15 @@ import PhotonTokenizers
 /// cross-attention keys and values of every decoder layer are computed once and kept on the
 /// device, then the decoder runs one token per step from `decoder_start_token_id` through its KV
 /// cache — each step uploads the new token id and reads back 4 bytes (greedy; argmax on the
-/// device) or one row of logits (sampling, on the host with a seeded generator).
+/// device) or one row of logits (sampling or a repetition penalty, on the host with a seeded
+/// generator). Several inputs run as one batch (``generateResults(prompts:options:)``), each row
+/// finishing on its own eos or stop string.
 ///
 /// ```swift
 /// let t5 = try Text2TextGenerator(model: URL(fileURLWithPath: "Models/t5-small"), backend: .gpu)
 /// print(try t5.generate(prompt: "translate English to German: Hello", options: .init(maxNewTokens: 20)))
 /// for try await piece in t5.stream(prompt: "summarize: …") { print(piece, terminator: "") }
+/// let texts = try t5.generate(prompts: ["translate English to German: Hi", "summarize: …"])
 /// ```
 public final class Text2TextGenerator: Sendable {
   public let folder: ModelFolder
