@@ -1,5 +1,6 @@
 // decode.cl — the ops text generation adds: element-wise add and zero fill, GPT-2's embedding
-// gather (no norm), the KV-cache write, attention of new queries over a device-resident KV cache,
+// gather (no norm), the KV-cache write, attention of new queries over a device-resident KV cache
+// (and, for one query over a long cache, split across the keys then combined),
 // picking one position's row, argmax over the vocabulary (greedy decoding reads back 4 bytes
 // per row instead of V floats), and T5's RMS layer norm.
 //
@@ -94,6 +95,76 @@ __kernel void cached_attention(__global const float* q, __global const float* ke
   __global float* y_row = y + (size_t)(b * Tq + i) * C + h * HEAD_DIM;
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
   for (int d = 0; d < HEAD_DIM; d++) y_row[d] = acc[d] * inverse;
+}
+#endif  // HEAD_DIM
+
+// Split-key decode attention, for one new query per sequence (Tq = 1, at position L − 1) over a
+// long cache: the keys 0..L−1 are cut into `splits` chunks of `chunk` keys, each work-item runs
+// the online softmax of cached_attention over its chunk, and split_attention_combine merges the
+// chunks (flash-decoding): with M = max_s m_s, y = Σ_s acc_s·e^(m_s−M) / Σ_s l_s·e^(m_s−M).
+// Without the split a decode step has only NH·B work-items, each streaming all L keys.
+// q: rows of q_stride floats (C, or 3C for a packed QKV); keys, values: [B, S, C];
+// bias: [NH, P, P'] (T5's, row L − 1 read) or NULL; mask: [B, S] or NULL;
+// partial: [B, NH, splits, HEAD_DIM + 2] (acc, then m and l). global: (splits, NH, B).
+// The host guarantees L ≤ S, L ≤ P, L ≤ P' (with a bias) and splits·chunk ≥ L.
+#ifdef HEAD_DIM
+__kernel void split_attention_partial(__global const float* q, __global const float* keys,
+                                      __global const float* values, __global const float* bias,
+                                      __global const int* mask, __global float* partial,
+                                      const int L, const int S, const int NH, const int q_stride,
+                                      const int P, const int P2, const float scale,
+                                      const int chunk, const int splits) {
+  const int split = get_global_id(0), h = get_global_id(1), b = get_global_id(2);
+  if (split >= splits || h >= NH) return;
+  const int C = NH * HEAD_DIM;
+  const int position = L - 1;
+  float qv[HEAD_DIM], acc[HEAD_DIM];
+  __global const float* q_row = q + (size_t)b * q_stride + h * HEAD_DIM;
+  for (int d = 0; d < HEAD_DIM; d++) {
+    qv[d] = q_row[d];
+    acc[d] = 0.0f;
+  }
+  __global const float* bias_row = bias ? bias + ((size_t)h * P + position) * P2 : 0;
+  float m = -INFINITY, l = 0.0f;
+  const int first = split * chunk;
+  const int end = min(first + chunk, min(L, S));
+  for (int j = first; j < end; j++) {
+    const size_t row = (size_t)(b * S + j) * C + h * HEAD_DIM;
+    float dot = 0.0f;
+    for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], keys[row + d], dot);
+    float s = dot * scale;
+    if (bias_row) s += bias_row[j];
+    if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
+    const float m_new = fmax(m, s);
+    const float correction = exp(m - m_new);
+    const float p = exp(s - m_new);
+    l = l * correction + p;
+    for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * values[row + d];
+    m = m_new;
+  }
+  __global float* out = partial + ((size_t)(b * NH + h) * splits + split) * (HEAD_DIM + 2);
+  for (int d = 0; d < HEAD_DIM; d++) out[d] = acc[d];
+  out[HEAD_DIM] = m;  // −inf for an empty chunk: it then weighs e^(−inf) = 0 below
+  out[HEAD_DIM + 1] = l;
+}
+
+// y[b, 0, h·HEAD_DIM + d] from the chunks' partial results of split_attention_partial.
+// partial: [B, NH, splits, HEAD_DIM + 2]; y: [B, 1, C]. global: (HEAD_DIM, NH, B)
+__kernel void split_attention_combine(__global const float* partial, __global float* y,
+                                      const int NH, const int splits) {
+  const int d = get_global_id(0), h = get_global_id(1), b = get_global_id(2);
+  if (d >= HEAD_DIM || h >= NH) return;
+  __global const float* rows = partial + (size_t)(b * NH + h) * splits * (HEAD_DIM + 2);
+  float M = -INFINITY;
+  for (int s = 0; s < splits; s++) M = fmax(M, rows[s * (HEAD_DIM + 2) + HEAD_DIM]);
+  float l = 0.0f, acc = 0.0f;
+  for (int s = 0; s < splits; s++) {
+    __global const float* r = rows + s * (HEAD_DIM + 2);
+    const float w = r[HEAD_DIM] == -INFINITY ? 0.0f : exp(r[HEAD_DIM] - M);
+    l += r[HEAD_DIM + 1] * w;
+    acc += r[d] * w;
+  }
+  y[(size_t)b * NH * HEAD_DIM + h * HEAD_DIM + d] = l > 0.0f ? acc / l : 0.0f;
 }
 #endif  // HEAD_DIM
 

@@ -75,6 +75,13 @@ extension OpenCLBackend {
     let (shape, s, queryStride) = try ShapeCheck.cachedAttention(
       query: query, keyCache: keyCache, valueCache: valueCache, length: length, mask: mask,
       heads: heads)
+    if shape.queryLength == 1, length >= Self.splitAttentionMinimumKeys, shape.batch > 0 {
+      // A decode step over a long context: split across the keys (SplitAttention.swift).
+      return try splitAttention(
+        query: query, keys: keyCache, values: valueCache, length: length, positionBias: nil,
+        mask: mask, heads: heads, headSize: shape.headSize, queryStride: queryStride,
+        scale: scale, splits: Self.splitAttentionSplits(length: length))
+    }
     let y = try allocate(
       [shape.batch, shape.queryLength, shape.channels], for: "cachedAttention output")
     guard shape.batch > 0, shape.queryLength > 0 else { return y }

@@ -44,6 +44,14 @@ extension OpenCLBackend {
     let (shape, s, queryStride, biasRows, biasColumns) = try ShapeCheck.biasedAttention(
       query: query, keys: keys, values: values, length: length, positionBias: positionBias,
       mask: mask, heads: heads)
+    if shape.queryLength == 1, length >= Self.splitAttentionMinimumKeys, shape.batch > 0 {
+      // A decode step over a long context: split across the keys (SplitAttention.swift). With
+      // one query at position L − 1 the causal rule excludes nothing.
+      return try splitAttention(
+        query: query, keys: keys, values: values, length: length, positionBias: positionBias,
+        mask: mask, heads: heads, headSize: shape.headSize, queryStride: queryStride,
+        scale: scale, splits: Self.splitAttentionSplits(length: length))
+    }
     let y = try allocate(
       [shape.batch, shape.queryLength, shape.channels], for: "biasedAttention output")
     guard shape.batch > 0, shape.channels > 0 else { return y }
