@@ -123,13 +123,21 @@ struct T5Attention: Sendable {
   }
 
   /// Cross-attention (`EncDecAttention`): no position bias (HF's is zero there), the encoder's
-  /// padding mask, scale 1.
+  /// padding mask, scale 1. A decode step's single query goes through the cached-attention op
+  /// over all the encoder's rows (its causal rule then excludes nothing), which splits long
+  /// encoder outputs across the keys on the device.
   func cross(_ x: Tensor, keys: Tensor, values: Tensor, mask: Tensor?, on backend: any Backend)
     throws -> Tensor
   {
-    let context = try backend.attention(
-      .separate(query: q(x, on: backend), key: keys, value: values), mask: mask, causal: false,
-      heads: heads, scale: 1)
+    let query = try q(x, on: backend)
+    let context =
+      x.shape[1] == 1
+      ? try backend.cachedAttention(
+        query: query, keyCache: keys, valueCache: values, length: keys.shape[1], mask: mask,
+        heads: heads, scale: 1)
+      : try backend.attention(
+        .separate(query: query, key: keys, value: values), mask: mask, causal: false,
+        heads: heads, scale: 1)
     return try o(context, on: backend)
   }
 }
