@@ -238,4 +238,3 @@ public final class Text2TextGenerator: Sendable {
       topP: options.topP ?? config.topP, maxNewTokens: maxNew, eos: eos)
   }
 }
-

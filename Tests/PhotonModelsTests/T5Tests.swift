@@ -247,7 +247,8 @@ struct T5Tests {
       weights += [block.selfAttention.qkv, block.selfAttention.o].map(\.weight)
       let cross = block.crossAttention
       weights += [cross.q, cross.k, cross.v, cross.o].map(\.weight)
-      weights += [block.ff.ffn.wi, block.ff.ffn.wo].map(\.weight)
+      weights +=
+        [block.ff.ffn.wi, block.ff.ffn.wo].map(\.weight)
         + [block.ff.ffn.gate?.weight].compactMap { $0 }
     }
     return weights + [model.lmHead]
