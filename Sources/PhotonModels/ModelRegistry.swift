@@ -45,7 +45,7 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
 /// Builds the encoder a model folder describes: `model_type` picks the graph.
 public enum ModelRegistry {
   /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa, DistilBERT or T5 folder.
-  /// `precision` applies to the linear weights (embedding tables stay fp32).
+  /// `precision` applies to the linear weights of BERT-family encoders; T5 encoders load fp32.
   public static func encoder(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
     -> any EncoderModel
   {
@@ -62,8 +62,7 @@ public enum ModelRegistry {
         precision: precision)
     case .t5(let config):
       // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
-      return try T5EncoderModel(
-        weights: weights.scope(""), config: config, backend: backend, precision: precision)
+      return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend)
     case .gpt2:
       throw PhotonError(
         .unsupported,
