@@ -277,6 +277,8 @@ struct T5Tests {
       #expect(weights.count == 2 * 6 + 2 * 8 + 1)
       #expect(weights.allSatisfy { $0.precision == precision }, "\(precision): every linear weight")
       #expect(Self.linearWeights(fp32).allSatisfy { $0.precision == .fp32 })
+      // The embedding lookup keeps the fp32 table; the tied head has its own copy.
+      #expect(lower.encoder.shared.dtype == .float32 && lower.lmHead.storage.dtype != .float32)
       let rounded = try #require(
         ((generation.json["precision"] as? [String: Any])?[precision.rawValue] as? [String: Any])?[
           "logits"] as? [Any])
@@ -308,6 +310,19 @@ struct T5Tests {
       let diff = expectClose(gpu, cpu, atol: 1e-4, "\(precision) logits: gpu vs cpu")
       print("tiny-t5 \(precision) teacher-forced logits gpu vs cpu max abs diff \(diff)")
     }
+  }
+
+  /// Device memory of the whole model at each precision: fp16 and int8 weights take less.
+  @Test func lowerPrecisionTakesLessDeviceMemory() throws {
+    var bytes: [Precision: Int] = [:]
+    for precision in Precision.allCases {
+      let backend = try OpenCLBackend(device: Backends.gpu.get().device)
+      let model = try ModelRegistry.text2textModel(
+        folder: ModelFolder(url: Self.folderURL), backend: backend, precision: precision)
+      withExtendedLifetime(model) { bytes[precision] = backend.pool.inUseBytes }
+    }
+    print("tiny-t5 device bytes by precision: \(bytes.sorted { $0.value > $1.value })")
+    #expect(bytes[.fp16]! < bytes[.fp32]! && bytes[.int8]! < bytes[.fp16]!)
   }
 
   /// Distance to fp32 allowed (measured 0.1201 and 0.9798 on both backends, as transformers').
