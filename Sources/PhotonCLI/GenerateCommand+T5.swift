@@ -4,8 +4,12 @@ import Photon
 extension GenerateCommand {
   /// `photon generate` on a T5 folder: the same output as for GPT-2 (streamed text, or one JSON
   /// line per `--jsonl` input, run in batches of `--batch-size`), produced by ``Text2TextGenerator``.
-  func runText2Text(model: URL, text: String?, options: GenerationOptions) async throws {
-    let generator = try Text2TextGenerator(model: model, backend: backend ?? .preferred)
+  /// `precision` applies to every linear weight of T5 (the tied LM head's copy included).
+  func runText2Text(
+    model: URL, text: String?, options: GenerationOptions, precision: Precision = .fp32
+  ) async throws {
+    let generator = try Text2TextGenerator(
+      model: model, backend: backend ?? .preferred, precision: precision)
     if jsonl {
       // Batches of --batch-size prompts (right-padded; rows finish independently), in order.
       let texts = try ModelOptions.parse(["--jsonl"]).readTexts()
