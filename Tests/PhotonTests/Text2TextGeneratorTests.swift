@@ -121,6 +121,11 @@ struct Text2TextGeneratorTests {
       #expect(result.finishReason == .stop)
       #expect(result.text.contains(stop))
     }
+    // At the very start of the output (transformers 5.24 with stop_strings=["Jp"]: [214, 18]); the
+    // start token's "<pad>" is not part of the text, and does not match "pad" there either.
+    let early = try generator.generateResult(
+      prompt: "the quick brown fox", options: .init(maxNewTokens: 12, stopStrings: ["Jp", "pad"]))
+    #expect(early.tokenIds == [214, 18] && early.finishReason == .stop, "\(backend) stop 'Jp'")
     let unstopped = try generator.generateResult(
       prompt: "the quick brown fox", options: .init(maxNewTokens: 6, stopStrings: ["never appears"]))
     #expect(unstopped.finishReason == .length && unstopped.tokenIds.count == 6)
