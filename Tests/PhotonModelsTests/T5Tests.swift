@@ -11,7 +11,8 @@ import Testing
 /// batch, the cache path against a full recompute, the GPU against the CPU step by step, and both
 /// against transformers recomputed in float64.
 ///
-/// Tolerances, measured (Tests/Fixtures/make_t5_generation.py recomputes the cases in float64):
+/// Tolerances, measured (Tests/Fixtures/make_t5_generation.py recomputes the cases in float64;
+/// t5_float64_analysis.py there prints the per-module and per-machine figures below):
 /// tiny-t5's projection weights were multiplied by 3 (so that greedy decoding depends on the
 /// input), which makes T5's unscaled attention scores large (|q·k| up to 33 in encoder layer 0,
 /// softmax peaks of 0.9999) and amplifies fp32 rounding about 250× from the embeddings to the
