@@ -23,9 +23,10 @@ public final class SentenceEmbedder: Sendable {
   ///   - model: a Hugging Face model folder (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, MiniLM).
   ///   - backend: `.gpu` (OpenCL) or `.cpu` (reference); by default `.gpu` when a device exists.
   ///   - maxLength: truncation length in tokens; default: the folder's (see `TextPipeline`).
-  ///   - precision: how linear weights are stored on the backend (fp32, fp16, int8).
+  ///   - precision: how linear weights are stored on the backend (fp32, fp16, int8); nil: the
+  ///     folder's own (fp32, or what `photon quantize` wrote).
   public init(
-    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision = .fp32
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
     encoder = try ModelRegistry.encoder(folder: pipeline.folder, backend: pipeline.backend, precision: precision)

@@ -29,9 +29,10 @@ public final class TokenClassifier: Sendable {
   let model: BertForTokenClassification
   public let labels: [String]
 
-  /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8).
+  /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil:
+  ///   the folder's own (fp32, or what `photon quantize` wrote).
   public init(
-    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision = .fp32
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
     self.model = try ModelRegistry.tokenClassifier(folder: pipeline.folder, backend: pipeline.backend, precision: precision)

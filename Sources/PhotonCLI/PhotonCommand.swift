@@ -6,5 +6,5 @@ struct PhotonCommand: AsyncParsableCommand {
     commandName: "photon", abstract: "Run Hugging Face Transformer models on OpenCL devices.",
     subcommands: [
       EmbedCommand.self, SimilarityCommand.self, TokenizeCommand.self, ClassifyCommand.self, FillMaskCommand.self, NERCommand.self, GenerateCommand.self,
-      BenchCommand.self, AccuracyCommand.self, TuneCommand.self, CheckCommand.self, DevicesCommand.self, BenchGEMMCommand.self])
+      BenchCommand.self, AccuracyCommand.self, QuantizeCommand.self, TuneCommand.self, CheckCommand.self, DevicesCommand.self, BenchGEMMCommand.self])
 }

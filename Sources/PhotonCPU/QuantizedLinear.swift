@@ -27,19 +27,25 @@ extension CPUBackend {
     try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
     switch precision {
     case .fp32, .fp16:
-      let storage = QuantizedHostStorage(halfBits: Quantization.halfBits(values))
-      return LinearWeight(
-        outFeatures: n, inFeatures: k, storage: Tensor(shape: [n, k], dtype: .float16, storage: storage),
-        precision: .fp16)
+      return try linearWeight(halfBits: Quantization.halfBits(values), outFeatures: n, inFeatures: k)
     case .int8:
       let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
-      return try int8LinearWeight(q, scales: scales, outFeatures: n, inFeatures: k)
+      return try linearWeight(int8: q, scales: scales, outFeatures: n, inFeatures: k)
     }
   }
 
-  /// An int8 weight from values already quantized (a `photon quantize` folder).
+  /// An fp16 weight from half bit patterns `[N, K]` (quantized at load, or a `photon quantize` folder).
+  public func linearWeight(halfBits: [UInt16], outFeatures n: Int, inFeatures k: Int) throws -> LinearWeight {
+    try ShapeCheck.values(count: halfBits.count, shape: [n, k])
+    return LinearWeight(
+      outFeatures: n, inFeatures: k,
+      storage: Tensor(shape: [n, k], dtype: .float16, storage: QuantizedHostStorage(halfBits: halfBits)),
+      precision: .fp16)
+  }
+
+  /// An int8 weight from values already quantized (at load, or a `photon quantize` folder).
   /// q: `[N, K]`, scales: `[N, ceil(K/32)]`.
-  public func int8LinearWeight(_ q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
+  public func linearWeight(int8 q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
     -> LinearWeight
   {
     try ShapeCheck.values(count: q.count, shape: [n, k])

@@ -39,6 +39,14 @@ public protocol Backend: AnyObject, Sendable {
   /// `.invalidArgument` for fp16 and int8.
   func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int, precision: Precision) throws
     -> LinearWeight
+  /// An int8 linear weight already quantized (a `photon quantize` folder): q `[N, K]` and fp32
+  /// block scales `[N, ceil(K/32)]`, both in HF's row order, as ``Quantization/int8Blocks(_:rows:columns:)``
+  /// returns them. The int8 case of ``linearWeight(_:outFeatures:inFeatures:precision:)`` ends here,
+  /// so a weight quantized at load and one read from a file are the same on the device.
+  func linearWeight(int8 q: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
+  /// An fp16 linear weight from IEEE half bit patterns `[N, K]` (HF order); the fp16 case of
+  /// ``linearWeight(_:outFeatures:inFeatures:precision:)`` ends here.
+  func linearWeight(halfBits: [UInt16], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
 
   // MARK: Operations
 

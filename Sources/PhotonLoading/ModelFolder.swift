@@ -19,6 +19,8 @@ public struct ModelFolder: Sendable {
   public let config: ModelConfig
   /// Pooling and normalisation from the sentence-transformers files; `nil` without `modules.json`.
   public let sentenceTransformers: SentenceTransformersConfig?
+  /// `quantization_config` of a `photon quantize` folder (validated), else nil.
+  public let quantization: QuantizationConfig?
 
   /// Opens the model folder at `url`.
   ///
@@ -57,6 +59,7 @@ public struct ModelFolder: Sendable {
     self.tokenizerConfigURL = existing("tokenizer_config.json")
     self.config = try ModelConfig.load(from: configURL)
     self.sentenceTransformers = try SentenceTransformersConfig.load(folder: url)
+    self.quantization = try QuantizationConfig.load(from: configURL)
   }
 
   /// Opens the snapshot of `modelID` in a hub cache. See ``HubCache/snapshot(_:revision:)``.
@@ -66,6 +69,6 @@ public struct ModelFolder: Sendable {
 
   /// Maps and validates the checkpoint's safetensors file(s).
   public func openWeights() throws -> ModelWeights {
-    try ModelWeights(url: weightsURL)
+    try ModelWeights(url: weightsURL, quantization: quantization)
   }
 }

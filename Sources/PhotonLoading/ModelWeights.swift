@@ -13,17 +13,21 @@ public final class ModelWeights: Sendable {
   public let files: [SafeTensorsFile]
   /// Every tensor name across all files, sorted.
   public let names: [String]
+  /// The folder's `quantization_config` (a `photon quantize` checkpoint), which says how linear
+  /// weights are stored; nil for an ordinary checkpoint.
+  public let quantization: QuantizationConfig?
   private let fileForName: [String: Int]
 
   /// Opens `url`: a `.safetensors` file, or a sharded checkpoint's `*.safetensors.index.json`.
-  public convenience init(url: URL) throws {
+  /// `quantization` is the folder's `quantization_config`, if any.
+  public convenience init(url: URL, quantization: QuantizationConfig? = nil) throws {
     if url.lastPathComponent.hasSuffix(".index.json") {
-      try self.init(shardIndex: url)
+      try self.init(shardIndex: url, quantization: quantization)
     } else {
       let file = try SafeTensorsFile(url: url)
       self.init(
         url: url, files: [file],
-        fileForName: Dictionary(uniqueKeysWithValues: file.names.map { ($0, 0) }))
+        fileForName: Dictionary(uniqueKeysWithValues: file.names.map { ($0, 0) }), quantization: quantization)
     }
   }
 
@@ -31,7 +35,7 @@ public final class ModelWeights: Sendable {
   ///
   /// Each shard is opened once; every tensor the map names must be in the shard it names, and
   /// shard names must be plain file names in the index's folder.
-  public convenience init(shardIndex: URL) throws {
+  public convenience init(shardIndex: URL, quantization: QuantizationConfig? = nil) throws {
     struct Index: Decodable {
       var weightMap: [String: String]
       enum CodingKeys: String, CodingKey { case weightMap = "weight_map" }
@@ -62,13 +66,14 @@ public final class ModelWeights: Sendable {
       }
       fileForName[tensor] = number
     }
-    self.init(url: shardIndex, files: files, fileForName: fileForName)
+    self.init(url: shardIndex, files: files, fileForName: fileForName, quantization: quantization)
   }
 
-  private init(url: URL, files: [SafeTensorsFile], fileForName: [String: Int]) {
+  private init(url: URL, files: [SafeTensorsFile], fileForName: [String: Int], quantization: QuantizationConfig?) {
     self.url = url
     self.files = files
     self.fileForName = fileForName
+    self.quantization = quantization
     self.names = fileForName.keys.sorted()
   }
 

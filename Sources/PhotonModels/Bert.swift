@@ -234,13 +234,13 @@ public final class BertForMaskedLM: Sendable {
     activation = config.hiddenAct.activation
     transformNorm = try LayerNorm(p, "transform.LayerNorm", channels: c, eps: config.layerNormEps)
     // The decoder's weight is the word-embedding table (tied); checkpoints may also store it.
-    let root = Parameters(scope: weights, backend: backend)
-    let decoderName = weights.contains("cls.predictions.decoder.weight")
-      ? "cls.predictions.decoder.weight" : "embeddings.word_embeddings.weight"
+    // A tied decoder reads the fp32 embedding table, quantized here even in a quantized folder.
+    let root = Parameters(scope: weights, backend: backend, precision: precision)
+    let tied = !weights.contains("cls.predictions.decoder.weight")
     decoder = Linear(
-      weight: try backend.linearWeight(
-        root.values(decoderName, shape: [config.vocabSize, c]), outFeatures: config.vocabSize, inFeatures: c,
-        precision: precision),
+      weight: try root.linearWeight(
+        [tied ? "embeddings.word_embeddings.weight" : "cls.predictions.decoder.weight"], outFeatures: config.vocabSize,
+        inFeatures: c, allowFloat: tied),
       bias: try p.tensor("bias", shape: [config.vocabSize]))
   }
 

@@ -46,9 +46,13 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
 public enum ModelRegistry {
   /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa, DistilBERT or T5 folder.
   /// `precision` applies to the linear weights of BERT-family encoders; T5 encoders load fp32.
-  public static func encoder(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
+  /// nil means the folder's own: fp32, or the precision `photon quantize` wrote it at (see
+  /// ``PhotonLoading/ModelFolder/loadPrecision(_:)``, which also says why asking a quantized
+  /// folder for another precision is an error).
+  public static func encoder(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws
     -> any EncoderModel
   {
+    let precision = try folder.loadPrecision(precision)
     let weights = try folder.openWeights()
     switch folder.config {
     case .bert(let config):
@@ -61,6 +65,7 @@ public enum ModelRegistry {
       return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend,
         precision: precision)
     case .t5(let config):
+      guard folder.quantization == nil else { throw quantizedUnsupported(folder) }
       // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
       return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend)
     case .gpt2:
@@ -72,9 +77,16 @@ public enum ModelRegistry {
 }
 
 extension ModelRegistry {
+  /// Quantized folders are written for BERT-family encoders only (`photon quantize` refuses others).
+  static func quantizedUnsupported(_ folder: ModelFolder) -> PhotonError {
+    PhotonError(
+      .unsupported,
+      "\(folder.configURL.path): quantization_config on model_type '\(folder.config.modelType.rawValue)': Photon loads quantized folders of bert, roberta, xlm-roberta and distilbert")
+  }
+
   /// `BertForSequenceClassification` from a BERT-type folder (heads of other architectures are
   /// not supported yet and are named in the error).
-  public static func sequenceClassifier(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
+  public static func sequenceClassifier(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws
     -> BertForSequenceClassification
   {
     guard case .bert(let config) = folder.config else {
@@ -82,13 +94,14 @@ extension ModelRegistry {
         .unsupported,
         "\(folder.configURL.path): sequence classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
+    let precision = try folder.loadPrecision(precision)
     return try BertForSequenceClassification(
       weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
       precision: precision)
   }
 
   /// `BertForTokenClassification` from a BERT-type folder.
-  public static func tokenClassifier(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws
+  public static func tokenClassifier(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws
     -> BertForTokenClassification
   {
     guard case .bert(let config) = folder.config else {
@@ -96,18 +109,20 @@ extension ModelRegistry {
         .unsupported,
         "\(folder.configURL.path): token classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
+    let precision = try folder.loadPrecision(precision)
     return try BertForTokenClassification(
       weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
       precision: precision)
   }
 
   /// `BertForMaskedLM` from a BERT-type folder.
-  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend, precision: Precision = .fp32) throws -> BertForMaskedLM {
+  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws -> BertForMaskedLM {
     guard case .bert(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
         "\(folder.configURL.path): fill-mask is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
     }
+    let precision = try folder.loadPrecision(precision)
     return try BertForMaskedLM(
       weights: folder.openWeights().scope("", modelPrefix: "bert"), config: config, backend: backend,
       precision: precision)

@@ -36,31 +36,24 @@ public struct Linear: Sendable {
   public let weight: LinearWeight
   public let bias: Tensor?
 
-  /// Loads `name.weight` (HF `[out, in]`, stored at `parameters.precision`) and `name.bias`.
+  /// Loads `name.weight` (HF `[out, in]`, stored at `parameters.precision`; see
+  /// ``Parameters/linearWeight(_:outFeatures:inFeatures:allowFloat:)``) and `name.bias`.
   public init(_ parameters: Parameters, _ name: String, in inFeatures: Int, out outFeatures: Int, bias: Bool = true)
     throws
   {
     let p = parameters.scope(name)
-    self.weight = try parameters.backend.linearWeight(
-      p.values("weight", shape: [outFeatures, inFeatures]), outFeatures: outFeatures, inFeatures: inFeatures,
-      precision: parameters.precision)
+    self.weight = try p.linearWeight(["weight"], outFeatures: outFeatures, inFeatures: inFeatures)
     self.bias = bias ? try p.tensor("bias", shape: [outFeatures]) : nil
   }
 
   /// Several projections of the same input stacked into one (Q, K and V become one GEMM with
   /// 3C outputs, so attention reads a packed [B, T, 3C] tensor).
   public init(stacking names: [String], _ parameters: Parameters, in inFeatures: Int, out outFeatures: Int) throws {
-    var weights: [Float] = []
     var biases: [Float] = []
-    for name in names {
-      let p = parameters.scope(name)
-      weights += try p.values("weight", shape: [outFeatures, inFeatures])
-      biases += try p.values("bias", shape: [outFeatures])
-    }
-    let total = outFeatures * names.count
-    self.weight = try parameters.backend.linearWeight(
-      weights, outFeatures: total, inFeatures: inFeatures, precision: parameters.precision)
-    self.bias = try parameters.backend.tensor(biases, shape: [total])
+    for name in names { biases += try parameters.scope(name).values("bias", shape: [outFeatures]) }
+    self.weight = try parameters.linearWeight(
+      names.map { "\($0).weight" }, outFeatures: outFeatures, inFeatures: inFeatures)
+    self.bias = try parameters.backend.tensor(biases, shape: [outFeatures * names.count])
   }
 
   public init(weight: LinearWeight, bias: Tensor?) {

@@ -18,19 +18,25 @@ extension OpenCLBackend {
     try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
     switch precision {
     case .fp32, .fp16:
-      let (packed, shape) = pack(values, rows: n, columns: k, pad: 0 as Float)
-      return LinearWeight(
-        outFeatures: n, inFeatures: k, storage: try upload(Quantization.halfBits(packed), shape: shape, .float16),
-        precision: .fp16)
+      return try linearWeight(halfBits: Quantization.halfBits(values), outFeatures: n, inFeatures: k)
     case .int8:
       let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
-      return try int8LinearWeight(q, scales: scales, outFeatures: n, inFeatures: k)
+      return try linearWeight(int8: q, scales: scales, outFeatures: n, inFeatures: k)
     }
   }
 
-  /// An int8 weight from values already quantized (a `photon quantize` folder).
+  /// An fp16 weight from half bit patterns `[N, K]` (HF order; quantized at load, or a
+  /// `photon quantize` folder), packed here; pad columns hold +0.
+  public func linearWeight(halfBits: [UInt16], outFeatures n: Int, inFeatures k: Int) throws -> LinearWeight {
+    try ShapeCheck.values(count: halfBits.count, shape: [n, k])
+    let (packed, shape) = pack(halfBits, rows: n, columns: k, pad: 0)
+    return LinearWeight(
+      outFeatures: n, inFeatures: k, storage: try upload(packed, shape: shape, .float16), precision: .fp16)
+  }
+
+  /// An int8 weight from values already quantized (at load, or a `photon quantize` folder).
   /// q: `[N, K]`, scales: `[N, ceil(K/32)]`, both HF-ordered; packed here like the weights.
-  public func int8LinearWeight(_ q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
+  public func linearWeight(int8 q: [Int8], scales: [Float], outFeatures n: Int, inFeatures k: Int) throws
     -> LinearWeight
   {
     try ShapeCheck.values(count: q.count, shape: [n, k])

@@ -1,0 +1,255 @@
+import Foundation
+import PhotonCore
+import PhotonLoading
+
+/// `photon quantize`: a model folder whose linear weights are stored at fp16 or int8, loadable
+/// directly (``SentenceEmbedder``, ``TextClassifier``, ``FillMask``, ``TokenClassifier``) and giving
+/// exactly what `--precision fp16|int8` gives on the original folder.
+///
+/// ```swift
+/// try ModelQuantizer.quantize(model: source, precision: .int8, output: destination)
+/// ```
+///
+/// The output folder holds
+/// - `model.safetensors`: every linear weight `X.weight` (HF `[out, in]`) as I8 `[out, in]` plus
+///   `X.weight_scale` F32 `[out, ceil(in/32)]` (int8: ``Quantization/int8Blocks(_:rows:columns:)``;
+///   an `in` that is not a multiple of 32 ends in a short block whose scale comes from its real
+///   weights; nothing is stored for the padding), or as F16 `[out, in]` (fp16). Other tensors keep
+///   their dtype and bytes.
+/// - `config.json` with `"quantization_config": {"quant_method": "photon", "bits": 8,
+///   "group_size": 32}` (fp16: `{"quant_method": "photon", "bits": 16}`);
+/// - the source folder's other files (tokenizer, sentence-transformers modules, model card),
+///   weights in other formats left out.
+///
+/// Linear weights are the rank-2 float `*.weight` tensors outside the `embeddings` module: in the
+/// BERT-family checkpoints Photon runs (BERT, RoBERTa, XLM-RoBERTa, DistilBERT) exactly the
+/// `nn.Linear` weights — attention, FFN, pooler, heads. Embedding tables, LayerNorms and biases
+/// stay as they are; a masked-LM decoder tied to the word embeddings is quantized at load from the
+/// fp32 table, as `--precision int8` does.
+public enum ModelQuantizer {
+  /// What was written.
+  public struct Report: Sendable, Encodable {
+    public var output: String
+    public var precision: String
+    /// Linear weights converted.
+    public var linearWeights: Int
+    /// Tensors copied unchanged.
+    public var otherTensors: Int
+    /// Size of the source checkpoint file(s) and of the written `model.safetensors`.
+    public var sourceBytes: Int
+    public var bytes: Int
+    /// Files and folders copied beside the weights.
+    public var copied: [String]
+
+    enum CodingKeys: String, CodingKey {
+      case output, precision, bytes, copied
+      case linearWeights = "linear_weights"
+      case otherTensors = "other_tensors"
+      case sourceBytes = "source_bytes"
+    }
+  }
+
+  /// Model types whose folders can be quantized and loaded back.
+  public static let supportedModelTypes: [ModelType] = [.bert, .roberta, .xlmRoberta, .distilbert]
+
+  /// Whether a checkpoint tensor is a linear weight that `photon quantize` converts (see the type's
+  /// documentation for the rule).
+  public static func isLinearWeight(_ info: SafeTensorInfo) -> Bool {
+    info.shape.count == 2 && info.dtype.isReadableAsFloat && info.name.hasSuffix(".weight")
+      && !info.name.split(separator: ".").contains("embeddings")
+  }
+
+  /// Writes the quantized copy of the model folder `model` into `output`.
+  ///
+  /// - Parameters:
+  ///   - precision: `.int8` or `.fp16`.
+  ///   - force: write into an existing non-empty `output` (files of the same names are replaced,
+  ///     others left alone).
+  /// - Throws: `.invalidArgument` for fp32, an already quantized source, `output` the source
+  ///   folder itself, or a non-empty `output` without `force` (naming it); `.unsupported` for a
+  ///   model type other than ``supportedModelTypes``; `.invalidArgument` naming the tensor and
+  ///   index of a NaN or infinite linear weight (or one beyond half's range for fp16), checked
+  ///   before anything is written; `.invalidFile` when writing fails.
+  @discardableResult
+  public static func quantize(model: URL, precision: Precision, output: URL, force: Bool = false) throws -> Report {
+    guard precision != .fp32 else {
+      throw PhotonError(
+        .invalidArgument, "photon quantize writes fp16 or int8 weights; fp32 is the original folder (\(model.path))")
+    }
+    let folder = try ModelFolder(url: model)
+    if let quantization = folder.quantization {
+      throw PhotonError(
+        .invalidArgument,
+        "\(folder.configURL.path): already quantized (quantization_config bits \(quantization.bits)); quantize the original fp32 folder"
+      )
+    }
+    guard supportedModelTypes.contains(folder.config.modelType) else {
+      throw PhotonError(
+        .unsupported,
+        "\(folder.configURL.path): photon quantize supports model_type \(supportedModelTypes.map(\.rawValue).joined(separator: ", ")), not '\(folder.config.modelType.rawValue)'"
+      )
+    }
+    try prepare(output: output, source: model, force: force)
+
+    // Validate every linear weight before writing anything.
+    let weights = try folder.openWeights()
+    let infos = weights.names.compactMap { weights.info($0) }
+    for info in infos where isLinearWeight(info) {
+      try Quantization.checkFinite(
+        weights.floats(info.name).values, name: "\(weights.url.path): tensor '\(info.name)'", precision: precision)
+    }
+
+    var writer = SafeTensorsWriter(metadata: ["format": "pt"])
+    var linear = 0
+    for info in infos {
+      let name = info.name
+      guard isLinearWeight(info) else {
+        try writer.add(name, dtype: info.dtype, shape: info.shape) {
+          guard let file = weights.file(containing: name) else { throw PhotonError(.missingTensor, "no tensor '\(name)'") }
+          return try file.withRawBytes(name) { Data($1) }
+        }
+        continue
+      }
+      linear += 1
+      let (rows, columns) = (info.shape[0], info.shape[1])
+      switch precision {
+      case .fp32, .fp16:
+        try writer.add(name, dtype: .float16, shape: info.shape) {
+          SafeTensorsWriter.bytes(of: Quantization.halfBits(try weights.floats(name).values))
+        }
+      case .int8:
+        // The values and the scales come from one quantization, run by whichever is written first.
+        let blocks = Blocks { Quantization.int8Blocks(try weights.floats(name).values, rows: rows, columns: columns) }
+        try writer.add(name, dtype: .int8, shape: info.shape) { SafeTensorsWriter.bytes(of: try blocks.take().values) }
+        try writer.add(
+          QuantizationConfig.scaleName(of: name), dtype: .float32, shape: [rows, Quantization.blocks(columns)]
+        ) { SafeTensorsWriter.bytes(of: try blocks.take().scales) }
+      }
+    }
+    let weightsURL = output.appendingPathComponent("model.safetensors")
+    try writer.write(to: weightsURL)
+    try writeConfig(from: folder.configURL, to: output.appendingPathComponent("config.json"), precision: precision)
+    let copied = try copyOtherFiles(from: model, to: output)
+
+    return Report(
+      output: output.path, precision: precision.rawValue, linearWeights: linear, otherTensors: infos.count - linear,
+      sourceBytes: weights.files.reduce(0) { $0 + fileSize($1.url) }, bytes: fileSize(weightsURL), copied: copied)
+  }
+
+  /// One int8 quantization shared by a weight's two tensors; computed on first use, released after
+  /// the second.
+  private final class Blocks {
+    let compute: () throws -> (values: [Int8], scales: [Float])
+    var result: (values: [Int8], scales: [Float])?
+    var uses = 0
+    init(_ compute: @escaping () throws -> (values: [Int8], scales: [Float])) { self.compute = compute }
+
+    func take() throws -> (values: [Int8], scales: [Float]) {
+      let value = try result ?? compute()
+      uses += 1
+      result = uses < 2 ? value : nil
+      return value
+    }
+  }
+
+  private static func prepare(output: URL, source: URL, force: Bool) throws {
+    let files = FileManager.default
+    let resolvedOutput = output.standardizedFileURL.resolvingSymlinksInPath().path
+    guard resolvedOutput != source.standardizedFileURL.resolvingSymlinksInPath().path else {
+      throw PhotonError(.invalidArgument, "--out \(output.path) is the model folder itself; choose another folder")
+    }
+    var isDirectory: ObjCBool = false
+    if files.fileExists(atPath: output.path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else {
+        throw PhotonError(.invalidArgument, "--out \(output.path) exists and is not a folder")
+      }
+      let contents = (try? files.contentsOfDirectory(atPath: output.path)) ?? []
+      guard contents.isEmpty || force else {
+        throw PhotonError(
+          .invalidArgument,
+          "--out \(output.path) exists and is not empty (\(contents.count) entries); pass --force to write into it")
+      }
+    }
+    do {
+      try files.createDirectory(at: output, withIntermediateDirectories: true)
+    } catch {
+      throw PhotonError(.invalidFile, "\(output.path): cannot create: \(error.localizedDescription)", cause: error)
+    }
+  }
+
+  /// `config.json` with `quantization_config` added: inserted before the closing brace so every
+  /// other byte of the file stays as it was.
+  private static func writeConfig(from source: URL, to destination: URL, precision: Precision) throws {
+    let data: Data
+    do { data = try Data(contentsOf: source) } catch {
+      throw PhotonError(.invalidFile, "\(source.path): cannot read: \(error.localizedDescription)", cause: error)
+    }
+    let config = QuantizationConfig(precision: precision)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let entry = String(decoding: try encoder.encode(config), as: UTF8.self)
+    var text = String(decoding: data, as: UTF8.self)
+    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    guard let object, let close = text.lastIndex(of: "}") else {
+      throw PhotonError(.invalidFile, "\(source.path): not a JSON object")
+    }
+    if object["quantization_config"] != nil {  // present as null: rewrite the whole object
+      var rewritten = object
+      rewritten["quantization_config"] = try JSONSerialization.jsonObject(with: Data(entry.utf8))
+      text = String(
+        decoding: try JSONSerialization.data(withJSONObject: rewritten, options: [.prettyPrinted, .sortedKeys]),
+        as: UTF8.self)
+    } else {
+      let before = text[..<close].trimmingCharacters(in: .whitespacesAndNewlines)
+      let separator = before.hasSuffix("{") ? "" : ","
+      text = before + "\(separator)\n  \"quantization_config\": \(entry)\n}\n"
+    }
+    do { try Data(text.utf8).write(to: destination, options: .atomic) } catch {
+      throw PhotonError(.invalidFile, "\(destination.path): cannot write: \(error.localizedDescription)", cause: error)
+    }
+  }
+
+  /// Weights in any format, written anew or not read by Photon; hidden files (`.gitattributes`).
+  static func isLeftOut(_ name: String) -> Bool {
+    let weightSuffixes = [
+      ".safetensors", ".safetensors.index.json", ".bin", ".bin.index.json", ".h5", ".msgpack", ".ot", ".onnx", ".pt",
+      ".pth", ".ckpt", ".gguf",
+    ]
+    return name.hasPrefix(".") || name == "config.json" || weightSuffixes.contains { name.hasSuffix($0) }
+      || ["onnx", "openvino", "coreml"].contains(name)
+  }
+
+  /// Copies the source folder's other files and folders (following symbolic links, as a hub
+  /// cache snapshot is made of them). Returns the names copied, sorted.
+  private static func copyOtherFiles(from source: URL, to destination: URL) throws -> [String] {
+    let files = FileManager.default
+    let names = try files.contentsOfDirectory(atPath: source.path).filter { !isLeftOut($0) }.sorted()
+    for name in names { try copy(source.appendingPathComponent(name), to: destination.appendingPathComponent(name)) }
+    return names
+  }
+
+  private static func copy(_ source: URL, to destination: URL) throws {
+    let files = FileManager.default
+    let resolved = source.resolvingSymlinksInPath()
+    var isDirectory: ObjCBool = false
+    guard files.fileExists(atPath: resolved.path, isDirectory: &isDirectory) else { return }  // a dangling link
+    do {
+      if isDirectory.boolValue {
+        try files.createDirectory(at: destination, withIntermediateDirectories: true)
+        for name in try files.contentsOfDirectory(atPath: resolved.path) where !name.hasPrefix(".") {
+          try copy(resolved.appendingPathComponent(name), to: destination.appendingPathComponent(name))
+        }
+      } else {
+        if files.fileExists(atPath: destination.path) { try files.removeItem(at: destination) }
+        try files.copyItem(at: resolved, to: destination)
+      }
+    } catch {
+      throw PhotonError(
+        .invalidFile, "cannot copy \(source.path) to \(destination.path): \(error.localizedDescription)", cause: error)
+    }
+  }
+
+  private static func fileSize(_ url: URL) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue ?? 0
+  }
+}
