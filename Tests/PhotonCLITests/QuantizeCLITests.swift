@@ -1,0 +1,59 @@
+import Foundation
+import PhotonTestSupport
+import Testing
+
+/// `photon quantize` as a user runs it, and the folder it writes used by the other commands.
+@Suite("photon quantize")
+struct QuantizeCLITests {
+  final class Scratch {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("photon-quantize-cli-\(UUID().uuidString)")
+    deinit { try? FileManager.default.removeItem(at: url) }
+  }
+
+  static let input = Data("A man is eating food.\nA cheetah chases its prey.\n".utf8)
+
+  @Test(arguments: ["cpu", "gpu"], ["int8", "fp16"])
+  func quantizedFolderEmbedsAsPrecisionDoes(backend: String, precision: String) throws {
+    let scratch = Scratch()
+    let out = scratch.url.appendingPathComponent("minilm-\(precision)").path
+    let written = try CLITests.photon(["quantize", "--model", "Models/all-MiniLM-L6-v2", "--precision", precision, "--out", out])
+    #expect(written.status == 0, "\(written.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(written.stdout.utf8)) as? [String: Any])
+    #expect(report["linear_weights"] as? Int == 37 && report["precision"] as? String == precision)
+
+    let fromFolder = try CLITests.photon(["embed", "--backend", backend, "--model", out], input: Self.input)
+    let atLoad = try CLITests.photon(["embed", "--backend", backend, "--precision", precision], input: Self.input)
+    #expect(fromFolder.status == 0 && atLoad.status == 0, "\(fromFolder.stderr) \(atLoad.stderr)")
+    #expect(CLITests.lines(fromFolder.stdout).count == 2)
+    // Floats print in their shortest round-tripping form: equal text is equal bits.
+    #expect(fromFolder.stdout == atLoad.stdout)
+  }
+
+  @Test func badInputsAreRefusedWithTheirNames() throws {
+    let scratch = Scratch()
+    let tiny = Fixtures.url("tiny-models/tiny-bert-classifier").path
+    let out = scratch.url.appendingPathComponent("out")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    try Data("x".utf8).write(to: out.appendingPathComponent("keep.txt"))
+
+    let unknown = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int4", "--out", out.path])
+    #expect(unknown.status != 0)
+    #expect(unknown.stderr.contains("int4") && unknown.stderr.contains("int8") && unknown.stderr.contains("fp16"), "\(unknown.stderr)")
+
+    let notEmpty = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int8", "--out", out.path])
+    #expect(notEmpty.status != 0)
+    #expect(notEmpty.stderr.contains(out.path) && notEmpty.stderr.contains("--force"), "\(notEmpty.stderr)")
+
+    let forced = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int8", "--out", out.path, "--force"])
+    #expect(forced.status == 0, "\(forced.stderr)")
+
+    let text = Data("the quick brown fox\n".utf8)
+    let classified = try CLITests.photon(["classify", "--backend", "cpu", "--model", out.path, "--top-k", "0"], input: text)
+    let atLoad = try CLITests.photon(["classify", "--backend", "cpu", "--model", tiny, "--top-k", "0", "--precision", "int8"], input: text)
+    #expect(classified.status == 0 && classified.stdout == atLoad.stdout, "\(classified.stderr)")
+
+    let fp32 = try CLITests.photon(["classify", "--backend", "cpu", "--model", out.path, "--precision", "fp32"], input: text)
+    #expect(fp32.status != 0)
+    #expect(fp32.stderr.contains("int8 only, not fp32"), "\(fp32.stderr)")
+  }
+}
