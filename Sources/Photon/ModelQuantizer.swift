@@ -105,7 +105,9 @@ public enum ModelQuantizer {
       let name = info.name
       guard isLinearWeight(info) else {
         try writer.add(name, dtype: info.dtype, shape: info.shape) {
-          guard let file = weights.file(containing: name) else { throw PhotonError(.missingTensor, "no tensor '\(name)'") }
+          guard let file = weights.file(containing: name) else {
+            throw PhotonError(.missingTensor, "no tensor '\(name)'")
+          }
           return try file.withRawBytes(name) { Data($1) }
         }
         continue

@@ -35,7 +35,8 @@ struct QuantizeCommand: ParsableCommand {
 
   func run() throws {
     let report = try ModelQuantizer.quantize(
-      model: URL(fileURLWithPath: model), precision: precision.precision, output: URL(fileURLWithPath: out), force: force)
+      model: URL(fileURLWithPath: model), precision: precision.precision, output: URL(fileURLWithPath: out),
+      force: force)
     try printJSONLine(report)
   }
 }

@@ -135,7 +135,9 @@ public struct SafeTensorsWriter {
       if files.fileExists(atPath: url.path) { try files.removeItem(at: url) }
       try files.moveItem(at: temporary, to: url)
     } catch {
-      throw PhotonError(.invalidFile, "\(url.path): cannot move the written file into place: \(error.localizedDescription)", cause: error)
+      throw PhotonError(
+        .invalidFile, "\(url.path): cannot move the written file into place: \(error.localizedDescription)",
+        cause: error)
     }
     done = true
   }

@@ -50,7 +50,8 @@ extension WeightScope {
       try checkShape(info, shape)
       return .half(try raw(found, as: UInt16.self))
     case (_, .some(let precision)) where !allowFloat:
-      let expected = precision == .int8 ? "I8 with F32 block scales '\(QuantizationConfig.scaleName(of: found))'" : "F16"
+      let expected =
+        precision == .int8 ? "I8 with F32 block scales '\(QuantizationConfig.scaleName(of: found))'" : "F16"
       throw PhotonError(
         .invalidFile,
         "\(path): \(config) says \(precision.rawValue) (bits \(quantization?.bits ?? 0)), but linear weight '\(found)' is \(info.dtype.rawValue); `photon quantize` stores every linear weight as \(expected)"
@@ -64,7 +65,8 @@ extension WeightScope {
     guard info.shape == shape else {
       throw PhotonError(
         .shapeMismatch,
-        "\(weights.url.path): tensor '\(info.name)' (\(info.dtype.rawValue)) has shape \(info.shape), expected \(shape)")
+        "\(weights.url.path): tensor '\(info.name)' (\(info.dtype.rawValue)) has shape \(info.shape), expected \(shape)"
+      )
     }
   }
 
@@ -101,12 +103,14 @@ extension WeightScope {
     return scales
   }
 
-  /// The stored elements of tensor `name` (exact name) without conversion: its dtype's size must be
-  /// `T`'s (checked by the caller through the dtype).
+  /// The stored elements of tensor `name` (exact name) without conversion; its dtype's element
+  /// size must be `T`'s.
   private func raw<T>(_ name: String, as _: T.Type) throws -> [T] {
     guard let file = weights.file(containing: name) else { throw weights.missing(name, tried: [name]) }
     return try file.withRawBytes(name) { info, bytes in
-      precondition(info.dtype.byteSize == MemoryLayout<T>.stride, "\(info.dtype) read as \(T.self)")
+      guard info.dtype.byteSize == MemoryLayout<T>.stride else {
+        throw PhotonError(.unsupported, "\(file.url.path): tensor '\(name)' is \(info.dtype.rawValue), not read as \(T.self)")
+      }
       // The data section need not be aligned for T: copy the bytes (little-endian, as the host).
       return [T](unsafeUninitializedCapacity: info.count) { buffer, initialized in
         if info.count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes) }

@@ -16,7 +16,9 @@ struct QuantizeCLITests {
   func quantizedFolderEmbedsAsPrecisionDoes(backend: String, precision: String) throws {
     let scratch = Scratch()
     let out = scratch.url.appendingPathComponent("minilm-\(precision)").path
-    let written = try CLITests.photon(["quantize", "--model", "Models/all-MiniLM-L6-v2", "--precision", precision, "--out", out])
+    let written = try CLITests.photon([
+      "quantize", "--model", "Models/all-MiniLM-L6-v2", "--precision", precision, "--out", out,
+    ])
     #expect(written.status == 0, "\(written.stderr)")
     let report = try #require(try JSONSerialization.jsonObject(with: Data(written.stdout.utf8)) as? [String: Any])
     #expect(report["linear_weights"] as? Int == 37 && report["precision"] as? String == precision)
@@ -38,7 +40,9 @@ struct QuantizeCLITests {
 
     let unknown = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int4", "--out", out.path])
     #expect(unknown.status != 0)
-    #expect(unknown.stderr.contains("int4") && unknown.stderr.contains("int8") && unknown.stderr.contains("fp16"), "\(unknown.stderr)")
+    #expect(
+      unknown.stderr.contains("int4") && unknown.stderr.contains("int8") && unknown.stderr.contains("fp16"),
+      "\(unknown.stderr)")
 
     let notEmpty = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int8", "--out", out.path])
     #expect(notEmpty.status != 0)
@@ -48,11 +52,14 @@ struct QuantizeCLITests {
     #expect(forced.status == 0, "\(forced.stderr)")
 
     let text = Data("the quick brown fox\n".utf8)
-    let classified = try CLITests.photon(["classify", "--backend", "cpu", "--model", out.path, "--top-k", "0"], input: text)
-    let atLoad = try CLITests.photon(["classify", "--backend", "cpu", "--model", tiny, "--top-k", "0", "--precision", "int8"], input: text)
+    let classified = try CLITests.photon(
+      ["classify", "--backend", "cpu", "--model", out.path, "--top-k", "0"], input: text)
+    let atLoad = try CLITests.photon(
+      ["classify", "--backend", "cpu", "--model", tiny, "--top-k", "0", "--precision", "int8"], input: text)
     #expect(classified.status == 0 && classified.stdout == atLoad.stdout, "\(classified.stderr)")
 
-    let fp32 = try CLITests.photon(["classify", "--backend", "cpu", "--model", out.path, "--precision", "fp32"], input: text)
+    let fp32 = try CLITests.photon(
+      ["classify", "--backend", "cpu", "--model", out.path, "--precision", "fp32"], input: text)
     #expect(fp32.status != 0)
     #expect(fp32.stderr.contains("int8 only, not fp32"), "\(fp32.stderr)")
   }

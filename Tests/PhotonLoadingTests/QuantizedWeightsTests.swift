@@ -75,7 +75,8 @@ import Testing
       try $0.add("dense.weight", dtype: .float16, shape: [3, 33]) { SafeTensorsWriter.bytes(of: bits) }
     }
     #expect(try folder.loadPrecision(nil) == .fp16)
-    #expect(try folder.openWeights().scope().linearWeight("dense.weight", outFeatures: 3, inFeatures: 33) == .half(bits))
+    #expect(
+      try folder.openWeights().scope().linearWeight("dense.weight", outFeatures: 3, inFeatures: 33) == .half(bits))
   }
 
   @Test func missingScaleNamesWeightAndScale() throws {
@@ -94,7 +95,9 @@ import Testing
       // [4, 1]: as if the short block had been dropped (in = 40 needs 2 blocks).
       try Self.addInt8(&$0, "dense.weight", Self.weights(4, 40), 4, 40, scaleShape: [4, 1])
     }
-    expectPhotonError(.shapeMismatch, mentioning: ["'dense.weight_scale'", "[4, 1]", "'dense.weight'", "[4, 40]", "[4, 2]"]) {
+    expectPhotonError(
+      .shapeMismatch, mentioning: ["'dense.weight_scale'", "[4, 1]", "'dense.weight'", "[4, 40]", "[4, 2]"]
+    ) {
       _ = try folder.openWeights().scope().linearWeight("dense.weight", outFeatures: 4, inFeatures: 40)
     }
   }
@@ -141,7 +144,9 @@ import Testing
       _ = try scope.linearWeight("dense.weight", outFeatures: 4, inFeatures: 64)
     }
     // A decoder tied to an fp32 embedding table is the one float weight allowed.
-    #expect(try scope.linearWeight("dense.weight", outFeatures: 4, inFeatures: 64, allowFloat: true) == .float(Self.weights(4, 64)))
+    #expect(
+      try scope.linearWeight("dense.weight", outFeatures: 4, inFeatures: 64, allowFloat: true)
+        == .float(Self.weights(4, 64)))
   }
 
   @Test func wrongWeightShapeIsNamed() throws {

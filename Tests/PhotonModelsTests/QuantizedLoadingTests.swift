@@ -23,7 +23,9 @@ import Testing
     var writer = SafeTensorsWriter()
     try writer.add("dense.weight", dtype: .int8, shape: [n, k]) { SafeTensorsWriter.bytes(of: q) }
     try writer.add("dense.weight_scale", dtype: .float32, shape: [n, 2]) { SafeTensorsWriter.bytes(of: scales) }
-    try writer.add("dense.bias", dtype: .float32, shape: [n]) { SafeTensorsWriter.bytes(of: [Float](repeating: 0, count: n)) }
+    try writer.add("dense.bias", dtype: .float32, shape: [n]) {
+      SafeTensorsWriter.bytes(of: [Float](repeating: 0, count: n))
+    }
     try writer.write(to: url)
     let weights = try ModelWeights(url: url, quantization: QuantizationConfig(precision: .int8))
     let stored = Quantization.dequantize(q, scales: scales, rows: n, columns: k)
@@ -33,7 +35,8 @@ import Testing
     var identity = [Float](repeating: 0, count: k * k)
     for i in 0..<k { identity[i * k + i] = 1 }
     for backend in try Backends.all() {
-      let linear = try Linear(Parameters(scope: weights.scope(), backend: backend, precision: .int8), "dense", in: k, out: n)
+      let linear = try Linear(
+        Parameters(scope: weights.scope(), backend: backend, precision: .int8), "dense", in: k, out: n)
       #expect(linear.weight.precision == .int8)
       // x = I: y[i, j] = W[j, i] = q·scale, one exact product each.
       let y = try backend.floats(linear(try backend.tensor(identity, shape: [k, k]), on: backend))

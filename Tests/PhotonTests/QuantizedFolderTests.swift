@@ -31,7 +31,8 @@ struct QuantizedFolderTests {
       #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file) not copied")
     }
     let fromFolder = try SentenceEmbedder(model: out, backend: backend).embed(Self.texts)
-    let atLoad = try SentenceEmbedder(model: PipelineTests.miniLM, backend: backend, precision: precision).embed(Self.texts)
+    let atLoad = try SentenceEmbedder(model: PipelineTests.miniLM, backend: backend, precision: precision).embed(
+      Self.texts)
     #expect(fromFolder == atLoad, "\(backend) \(precision): quantized folder differs from --precision")
     let fp32 = try SentenceEmbedder(model: PipelineTests.miniLM, backend: backend).embed(Self.texts)
     #expect(fromFolder != fp32)
@@ -56,9 +57,12 @@ struct QuantizedFolderTests {
       #expect(file.info(name)?.dtype == .float32, "\(name)")
     }
     let original = try SafeTensorsFile(url: Fixtures.url("tiny-models/tiny-bert/model.safetensors"))
-    #expect(try file.floats("embeddings.word_embeddings.weight") == (try original.floats("embeddings.word_embeddings.weight")))
+    #expect(
+      try file.floats("embeddings.word_embeddings.weight") == (try original.floats("embeddings.word_embeddings.weight"))
+    )
     let config = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json"))) as? [String: Any])
+      try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("config.json")))
+        as? [String: Any])
     let quantization = try #require(config["quantization_config"] as? [String: Any])
     #expect(quantization["quant_method"] as? String == "photon")
     #expect(quantization["bits"] as? Int == 8 && quantization["group_size"] as? Int == 32)
@@ -84,7 +88,10 @@ struct QuantizedFolderTests {
     do {
       let (out, source) = try quantized("tiny-bert-classifier")
       let scores = try TextClassifier(model: out, backend: backend).classify(Self.texts, topK: nil)
-      #expect(scores == (try TextClassifier(model: source, backend: backend, precision: precision).classify(Self.texts, topK: nil)))
+      #expect(
+        scores
+          == (try TextClassifier(model: source, backend: backend, precision: precision).classify(Self.texts, topK: nil))
+      )
       #expect(scores != (try TextClassifier(model: source, backend: backend).classify(Self.texts, topK: nil)))
     }
     do {
@@ -141,7 +148,9 @@ struct QuantizedFolderTests {
           try ModelQuantizer.quantize(model: source, precision: precision, output: out)
         }
         #expect(error?.code == .invalidArgument)
-        #expect(error?.message.contains("'\(name)'") == true && error?.message.contains("weight 5") == true, "\(String(describing: error))")
+        #expect(
+          error?.message.contains("'\(name)'") == true && error?.message.contains("weight 5") == true,
+          "\(String(describing: error))")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("model.safetensors").path))
       }
     }
@@ -156,7 +165,9 @@ struct QuantizedFolderTests {
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     try Data("keep".utf8).write(to: out.appendingPathComponent("notes.txt"))
     let tiny = Fixtures.url("tiny-models/tiny-bert")
-    let error = #expect(throws: PhotonError.self) { try ModelQuantizer.quantize(model: tiny, precision: .int8, output: out) }
+    let error = #expect(throws: PhotonError.self) {
+      try ModelQuantizer.quantize(model: tiny, precision: .int8, output: out)
+    }
     #expect(error?.code == .invalidArgument)
     #expect(error?.message.contains(out.path) == true && error?.message.contains("--force") == true)
     #expect(try FileManager.default.contentsOfDirectory(atPath: out.path) == ["notes.txt"])
@@ -170,9 +181,12 @@ struct QuantizedFolderTests {
   @Test func refusedSources() throws {
     let scratch = Scratch()
     let tiny = Fixtures.url("tiny-models/tiny-bert")
-    #expect(throws: PhotonError.self) { try ModelQuantizer.quantize(model: tiny, precision: .fp32, output: scratch.folder("a")) }
+    #expect(throws: PhotonError.self) {
+      try ModelQuantizer.quantize(model: tiny, precision: .fp32, output: scratch.folder("a"))
+    }
     let gpt2 = #expect(throws: PhotonError.self) {
-      try ModelQuantizer.quantize(model: Fixtures.url("tiny-models/tiny-gpt2"), precision: .int8, output: scratch.folder("b"))
+      try ModelQuantizer.quantize(
+        model: Fixtures.url("tiny-models/tiny-gpt2"), precision: .int8, output: scratch.folder("b"))
     }
     #expect(gpt2?.code == .unsupported && gpt2?.message.contains("'gpt2'") == true)
     let quantized = scratch.folder("c")
@@ -203,16 +217,19 @@ enum SyntheticBert {
       try files.copyItem(at: tiny.appendingPathComponent(name), to: url.appendingPathComponent(name))
     }
     var config = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: tiny.appendingPathComponent("config.json"))) as? [String: Any])
+      try JSONSerialization.jsonObject(with: Data(contentsOf: tiny.appendingPathComponent("config.json")))
+        as? [String: Any])
     config["hidden_size"] = hidden
     config["intermediate_size"] = intermediate
     config["num_attention_heads"] = 2
     config["num_hidden_layers"] = 1
-    try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(to: url.appendingPathComponent("config.json"))
+    try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]).write(
+      to: url.appendingPathComponent("config.json"))
 
     let (c, i) = (hidden, intermediate)
     var shapes: [(String, [Int])] = [
-      ("embeddings.word_embeddings.weight", [vocabulary, c]), ("embeddings.position_embeddings.weight", [positions, c]),
+      ("embeddings.word_embeddings.weight", [vocabulary, c]),
+      ("embeddings.position_embeddings.weight", [positions, c]),
       ("embeddings.token_type_embeddings.weight", [2, c]), ("pooler.dense.weight", [c, c]), ("pooler.dense.bias", [c]),
     ]
     let layer = "encoder.layer.0."
@@ -232,8 +249,12 @@ enum SyntheticBert {
       try writer.add(name, dtype: .float32, shape: shape) { SafeTensorsWriter.bytes(of: values) }
     }
     for norm in ["embeddings.LayerNorm", layer + "attention.output.LayerNorm", layer + "output.LayerNorm"] {
-      try writer.add(norm + ".weight", dtype: .float32, shape: [c]) { SafeTensorsWriter.bytes(of: [Float](repeating: 1, count: c)) }
-      try writer.add(norm + ".bias", dtype: .float32, shape: [c]) { SafeTensorsWriter.bytes(of: [Float](repeating: 0, count: c)) }
+      try writer.add(norm + ".weight", dtype: .float32, shape: [c]) {
+        SafeTensorsWriter.bytes(of: [Float](repeating: 1, count: c))
+      }
+      try writer.add(norm + ".bias", dtype: .float32, shape: [c]) {
+        SafeTensorsWriter.bytes(of: [Float](repeating: 0, count: c))
+      }
     }
     try writer.write(to: url.appendingPathComponent("model.safetensors"))
     return url
