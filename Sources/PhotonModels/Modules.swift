@@ -49,10 +49,10 @@ public struct Linear: Sendable {
   /// Several projections of the same input stacked into one (Q, K and V become one GEMM with
   /// 3C outputs, so attention reads a packed [B, T, 3C] tensor).
   public init(stacking names: [String], _ parameters: Parameters, in inFeatures: Int, out outFeatures: Int) throws {
-    var biases: [Float] = []
-    for name in names { biases += try parameters.scope(name).values("bias", shape: [outFeatures]) }
     self.weight = try parameters.linearWeight(
       names.map { "\($0).weight" }, outFeatures: outFeatures, inFeatures: inFeatures)
+    var biases: [Float] = []
+    for name in names { biases += try parameters.scope(name).values("bias", shape: [outFeatures]) }
     self.bias = try parameters.backend.tensor(biases, shape: [outFeatures * names.count])
   }
 
