@@ -17,7 +17,7 @@ struct AccuracyCommand: ParsableCommand {
 
   func run() throws {
     let report = try EmbeddingAccuracy.measure(
-      model: options.modelURL, precision: options.precision ?? .fp32, backend: options.backendKind,
+      model: options.modelURL, precision: options.precision, backend: options.backendKind,
       maxLength: options.maxLength, texts: options.readTexts(), batchSize: batchSize)
     try printJSONLine(report)
   }

@@ -14,7 +14,7 @@ struct EmbedCommand: ParsableCommand {
 
   func run() throws {
     let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
-      precision: options.precision)
+      precision: options.requestedPrecision)
     for embedding in try embedder.embed(try options.readTexts(), batchSize: batchSize) {
       try printJSONLine(embedding)
     }
@@ -49,7 +49,7 @@ struct ClassifyCommand: ParsableCommand {
 
   func run() throws {
     let classifier = try TextClassifier(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
-      precision: options.precision)
+      precision: options.requestedPrecision)
     for scores in try classifier.classify(try options.readTexts(), topK: topK == 0 ? nil : topK, batchSize: batchSize) {
       try printJSONLine(scores)
     }
@@ -67,7 +67,7 @@ struct FillMaskCommand: ParsableCommand {
 
   func run() throws {
     let model = try FillMask(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
-      precision: options.precision)
+      precision: options.requestedPrecision)
     for predictions in try model.predict(try options.readTexts(), topK: topK) { try printJSONLine(predictions) }
   }
 }
@@ -80,7 +80,7 @@ struct NERCommand: ParsableCommand {
 
   func run() throws {
     let model = try TokenClassifier(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
-      precision: options.precision)
+      precision: options.requestedPrecision)
     for entities in try model.entities(try options.readTexts()) { try printJSONLine(entities) }
   }
 }

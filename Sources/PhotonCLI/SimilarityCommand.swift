@@ -16,7 +16,7 @@ struct SimilarityCommand: ParsableCommand {
     let texts = try options.readTexts()
     let started = Date()
     let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
-      precision: options.precision)
+      precision: options.requestedPrecision)
     let loaded = Date()
     let embeddings = try embedder.embed(texts)
     let finished = Date()

@@ -13,8 +13,13 @@ struct ModelOptions: ParsableArguments {
   @Option(help: "Truncate inputs to this many tokens (default: the model folder's limit).")
   var maxLength: Int?
 
-  @Option(help: "Linear weights as fp32, fp16 (half) or int8 (q8_0: blocks of 32, one scale each); default: fp32, or what `photon quantize` wrote.")
-  var precision: Precision?
+  @Option(
+    name: .customLong("precision"),
+    help: "Linear weights as fp32, fp16 (half) or int8 (q8_0: blocks of 32, one scale each); default: fp32, or what `photon quantize` wrote.")
+  var requestedPrecision: Precision?
+
+  /// `--precision`, fp32 when not given (for commands comparing against fp32).
+  var precision: Precision { requestedPrecision ?? .fp32 }
 
   @Flag(help: "Read one JSON string per input line (texts may contain newlines and tabs).")
   var jsonl = false
