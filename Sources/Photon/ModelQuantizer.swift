@@ -120,12 +120,15 @@ public enum ModelQuantizer {
           SafeTensorsWriter.bytes(of: Quantization.halfBits(try weights.floats(name).values))
         }
       case .int8:
-        // The values and the scales come from one quantization, run by whichever is written first.
-        let blocks = Blocks { Quantization.int8Blocks(try weights.floats(name).values, rows: rows, columns: columns) }
-        try writer.add(name, dtype: .int8, shape: info.shape) { SafeTensorsWriter.bytes(of: try blocks.take().values) }
+        // The writer lays out all F32 tensors (the scales) before all I8 ones: each closure runs
+        // the (deterministic, cheap) quantization itself rather than holding every q in memory.
+        func blocks() throws -> (values: [Int8], scales: [Float]) {
+          Quantization.int8Blocks(try weights.floats(name).values, rows: rows, columns: columns)
+        }
+        try writer.add(name, dtype: .int8, shape: info.shape) { SafeTensorsWriter.bytes(of: try blocks().values) }
         try writer.add(
           QuantizationConfig.scaleName(of: name), dtype: .float32, shape: [rows, Quantization.blocks(columns)]
-        ) { SafeTensorsWriter.bytes(of: try blocks.take().scales) }
+        ) { SafeTensorsWriter.bytes(of: try blocks().scales) }
       }
     }
     let weightsURL = output.appendingPathComponent("model.safetensors")
@@ -136,22 +139,6 @@ public enum ModelQuantizer {
     return Report(
       output: output.path, precision: precision.rawValue, linearWeights: linear, otherTensors: infos.count - linear,
       sourceBytes: weights.files.reduce(0) { $0 + fileSize($1.url) }, bytes: fileSize(weightsURL), copied: copied)
-  }
-
-  /// One int8 quantization shared by a weight's two tensors; computed on first use, released after
-  /// the second.
-  private final class Blocks {
-    let compute: () throws -> (values: [Int8], scales: [Float])
-    var result: (values: [Int8], scales: [Float])?
-    var uses = 0
-    init(_ compute: @escaping () throws -> (values: [Int8], scales: [Float])) { self.compute = compute }
-
-    func take() throws -> (values: [Int8], scales: [Float]) {
-      let value = try result ?? compute()
-      uses += 1
-      result = uses < 2 ? value : nil
-      return value
-    }
   }
 
   private static func prepare(output: URL, source: URL, force: Bool) throws {
