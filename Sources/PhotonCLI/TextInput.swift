@@ -15,7 +15,8 @@ struct ModelOptions: ParsableArguments {
 
   @Option(
     name: .customLong("precision"),
-    help: "Linear weights as fp32, fp16 (half) or int8 (q8_0: blocks of 32, one scale each); default: fp32, or what `photon quantize` wrote.")
+    help: "Linear weights: fp32, fp16 (half) or int8 (q8_0, blocks of 32); default fp32, or what photon quantize wrote."
+  )
   var requestedPrecision: Precision?
 
   /// `--precision`, fp32 when not given (for commands comparing against fp32).
@@ -46,7 +47,8 @@ struct ModelOptions: ParsableArguments {
     return try lines.enumerated().map { index, line in
       let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
       guard let text = parsed as? String else {
-        throw PhotonError(.invalidInput, "standard input line \(index + 1): expected a JSON string, got \(line.prefix(60))")
+        throw PhotonError(
+          .invalidInput, "standard input line \(index + 1): expected a JSON string, got \(line.prefix(60))")
       }
       return text
     }
