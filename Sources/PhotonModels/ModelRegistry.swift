@@ -45,7 +45,7 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
 /// Builds the encoder a model folder describes: `model_type` picks the graph.
 public enum ModelRegistry {
   /// The base encoder (no task head) of a BERT, RoBERTa, XLM-RoBERTa, DistilBERT or T5 folder.
-  /// `precision` applies to the linear weights of BERT-family encoders; T5 encoders load fp32.
+  /// `precision` applies to every linear weight (BERT family and T5 encoders).
   /// nil means the folder's own: fp32, or the precision `photon quantize` wrote it at (see
   /// ``PhotonLoading/ModelFolder/loadPrecision(_:)``, which also says why asking a quantized
   /// folder for another precision is an error).
@@ -67,7 +67,7 @@ public enum ModelRegistry {
     case .t5(let config):
       guard folder.quantization == nil else { throw quantizedUnsupported(folder) }
       // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
-      return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend)
+      return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend, precision: precision)
     case .gpt2:
       throw PhotonError(
         .unsupported,
