@@ -18,6 +18,12 @@
 // (and scale) one weight vector per k and reuse it for GEMM_ROWS rows of x, so dequantization
 // costs one convert (+ one multiply) per weight per work-item, not per product.
 //
+// One row of x (M = 1: a decode step) is a GEMV bound by weight bytes. The fp16 panel kernel runs
+// it with GEMM_ROWS = 1 (one widened weight vector per FMA, as fast as the weights stream); int8
+// has its own, gemm_q8_panel_gemv, which sums q·x over a block before one multiply by the scales,
+// so each weight costs one convert and one FMA (the panel kernel's extra multiply per weight
+// made it compute-bound at M = 1).
+//
 // Host guarantees: NP % GEMM_PANEL == 0 (% 32 for tiles); global sizes as given above each kernel;
 // rows ≥ M are computed on row M-1 (clamped) and never stored; columns ≥ N never stored.
 
@@ -87,6 +93,69 @@ __kernel void gemm_q8_panel_rows(__global const float* x, __global const char* w
     }
   }
   PANEL_EPILOGUE()
+}
+
+// y[m, :] = act(x[m, :]·Wᵀ + b) for one row m of x per work-item (GEMV; used for M = 1).
+// wp: [NP/GEMM_PANEL, K, GEMM_PANEL] char, sp: [NP/GEMM_PANEL, KB, GEMM_PANEL] float (as above).
+// Per block of 32 k: blk = Σ x[k]·q[k, :] (exact small integers times x), then acc += blk·scale.
+// global: (NP/GEMM_PANEL, M).
+__kernel void gemm_q8_panel_gemv(__global const float* x, __global const char* wp,
+                                 __global const float* sp, __global const float* bias,
+                                 __global float* y, const int M, const int N, const int K,
+                                 const int NP, const int act) {
+  const int panel = get_global_id(0);
+  const int col0 = panel * GEMM_PANEL;
+  const int row0 = get_global_id(1);
+  if (col0 >= NP || row0 >= M) return;
+  __global const float* xk = x + (size_t)row0 * K;
+  __global const char* w = wp + (size_t)panel * K * GEMM_PANEL;
+  __global const float* s = sp + (size_t)panel * ((K + QBLOCK - 1) / QBLOCK) * GEMM_PANEL;
+  float16 acc[1][GEMM_PANEL_VECS];
+#pragma unroll
+  for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[0][v] = (float16)(0.0f);
+  for (int k0 = 0; k0 < K; k0 += QBLOCK) {
+    float16 blk[GEMM_PANEL_VECS];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) blk[v] = (float16)(0.0f);
+    if (k0 + QBLOCK <= K) {
+      // A full block: a fixed trip count, unrolled.
+#pragma unroll
+      for (int k = 0; k < QBLOCK; k++) {
+        const float16 a = (float16)(xk[k]);
+#pragma unroll
+        for (int v = 0; v < GEMM_PANEL_VECS; v++) blk[v] = fma(a, convert_float16(vload16(v, w)), blk[v]);
+        w += GEMM_PANEL;
+      }
+    } else {
+      // The short last block (K % 32 != 0).
+      for (int k = 0; k < K - k0; k++) {
+        const float16 a = (float16)(xk[k]);
+#pragma unroll
+        for (int v = 0; v < GEMM_PANEL_VECS; v++) blk[v] = fma(a, convert_float16(vload16(v, w)), blk[v]);
+        w += GEMM_PANEL;
+      }
+    }
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[0][v] = fma(blk[v], vload16(v, s), acc[0][v]);
+    s += GEMM_PANEL;
+    xk += QBLOCK;
+  }
+  // PANEL_EPILOGUE with one row (it reads GEMM_ROWS rows of acc; this kernel has one).
+  const int r = 0;
+  if (col0 + GEMM_PANEL <= N) {
+    __global float* dst = y + (size_t)row0 * N + col0;
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) {
+      const float16 b = bias ? vload16(v, bias + col0) : (float16)(0.0f);
+      vstore16(activate16(acc[r][v] + b, act), v, dst);
+    }
+  } else {
+    float out[GEMM_PANEL];
+#pragma unroll
+    for (int v = 0; v < GEMM_PANEL_VECS; v++) vstore16(acc[r][v], v, out);
+    __global float* dst = y + (size_t)row0 * N + col0;
+    for (int c = 0; c < N - col0; c++) dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

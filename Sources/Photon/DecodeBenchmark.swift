@@ -18,6 +18,12 @@ public struct DecodeBenchmark: Sendable {
   public var iterations: Int
   /// Untimed generations first.
   public var warmup: Int
+  /// How the linear weights (blocks and LM head) are stored: fp32, fp16 or int8. A decode step
+  /// reads every weight once, so `weight_bytes` bounds its speed.
+  public var precision: Precision = .fp32
+  /// Per-kernel device time of the decode steps from OpenCL profiling events (`.gpu` only), and
+  /// the LM head's share timed on its own.
+  public var profile = false
 
   public init(batch: Int = 1, promptLength: Int = 128, newTokens: Int = 128, iterations: Int = 3, warmup: Int = 1) {
     self.batch = batch
@@ -71,9 +77,20 @@ public struct DecodeBenchmark: Sendable {
     public var counters: ExecutionCounters
     /// Seconds spent building the model (random weights drawn, uploaded).
     public var loadS: Double
+    /// fp32, fp16 or int8 linear weights.
+    public var precision: String
+    /// Device memory held by the weights (`.gpu`; 0 on `.cpu`): the linear weights at
+    /// `precision` (the LM head's copy of `wte` included), embeddings, biases and norms in fp32.
+    public var weightBytes: Int
+    /// With `profile`: device time per kernel, per decode step (summed over the timed steps of one
+    /// generation and divided by their count), longest first.
+    public var kernels: [EncoderBenchmark.KernelTime]?
+    /// With `profile`: device time of the LM head's GEMM alone for one step (`[B, C]·[V, C]ᵀ`).
+    public var lmHeadMs: Double?
 
     enum CodingKeys: String, CodingKey {
-      case model, device, backend, batch, iterations, counters
+      case model, device, backend, batch, iterations, counters, precision, kernels
+      case weightBytes = "weight_bytes", lmHeadMs = "lm_head_ms"
       case promptLen = "prompt_len", newTokens = "new_tokens"
       case prefillMs = "prefill_ms", decodeMsPerToken = "decode_ms_per_token"
       case decodeP90Ms = "decode_p90_ms", decodeTokensPerS = "decode_tokens_per_s"
@@ -90,21 +107,26 @@ public struct DecodeBenchmark: Sendable {
     guard iterations > 0, warmup >= 0 else {
       throw PhotonError(.invalidArgument, "iterations must be positive and warm-up non-negative")
     }
-    let backend = try kind.makeBackend()
+    let backend: any Backend =
+      profile && kind == .gpu
+      ? try OpenCLBackend(device: OpenCLDevice.select(profiling: true)) : try kind.makeBackend()
     let gpu = backend as? OpenCLBackend
     let loadStart = DispatchTime.now().uptimeNanoseconds
     let model: GPT2LMHeadModel
     let name: String
     switch source {
     case .folder(let url):
-      model = try ModelRegistry.causalLanguageModel(folder: ModelFolder(url: url), backend: backend)
+      model = try ModelRegistry.causalLanguageModel(
+        folder: ModelFolder(url: url), backend: backend, precision: precision)
       name = url.lastPathComponent
     case .random(let configName, let seed):
       progress("drawing random weights for \(configName)")
-      model = try GPT2LMHeadModel(randomWeights: Self.randomConfig(configName), seed: seed, backend: backend)
+      model = try GPT2LMHeadModel(
+        randomWeights: Self.randomConfig(configName), seed: seed, backend: backend, precision: precision)
       name = "\(configName) (random weights)"
     }
     let loadS = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+    let weightBytes = gpu?.pool.inUseBytes ?? 0
     let capacity = promptLength + newTokens
     guard capacity <= model.config.nPositions else {
       throw PhotonError(
@@ -118,6 +140,8 @@ public struct DecodeBenchmark: Sendable {
     var prefill: [Double] = []
     var steps: [Double] = []
     var stepCounters = ExecutionCounters()
+    var kernels: [EncoderBenchmark.KernelTime]?
+    var lmHeadMs: Double?
     for run in 0..<(warmup + iterations) {
       let timed = run >= warmup
       progress(timed ? "run \(run - warmup + 1)/\(iterations)" : "warm-up \(run + 1)/\(warmup)")
@@ -127,6 +151,8 @@ public struct DecodeBenchmark: Sendable {
       var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: prompt, cache: cache)))
       let t1 = now()
       if timed { prefill.append(Double(t1 - t0) / 1e6) }
+      let profiled = timed && prefill.count == 1 && profile
+      if profiled { _ = try gpu?.device.kernelTimes() }  // drop the prefill's events
       for step in 0..<newTokens {
         // Counters of one step, once the first timed generation is past its first step.
         let counted = timed && prefill.count == 1 && step == 1
@@ -137,12 +163,23 @@ public struct DecodeBenchmark: Sendable {
         if counted, let gpu { stepCounters = gpu.counters }
         if timed { steps.append(Double(s1 - s0) / 1e6) }
       }
+      if profiled, let gpu {
+        let perStep = 1000 / Double(newTokens)
+        kernels = try gpu.device.kernelTimes().map {
+          .init(name: $0.name, milliseconds: $0.seconds * perStep, launches: $0.launches / newTokens)
+        }
+        // The head's GEMM alone, on one row per sequence, as a step runs it.
+        let hidden = try backend.zeros(shape: [batch, 1, model.config.nEmbd])
+        for _ in 0..<newTokens { _ = try model.lmHeadLogits(hidden: hidden) }
+        lmHeadMs = try gpu.device.kernelTimes().map(\.seconds).reduce(0, +) * perStep
+      }
     }
     let median = EncoderBenchmark.percentile(steps, 0.5)
     return Result(
       model: name, device: backend.deviceName, backend: kind.rawValue, batch: batch, promptLen: promptLength,
       newTokens: newTokens, iterations: iterations, prefillMs: EncoderBenchmark.percentile(prefill, 0.5),
       decodeMsPerToken: median, decodeP90Ms: EncoderBenchmark.percentile(steps, 0.9),
-      decodeTokensPerS: Double(batch) * 1000 / median, counters: stepCounters, loadS: loadS)
+      decodeTokensPerS: Double(batch) * 1000 / median, counters: stepCounters, loadS: loadS,
+      precision: precision.rawValue, weightBytes: weightBytes, kernels: kernels, lmHeadMs: lmHeadMs)
   }
 }

@@ -109,11 +109,15 @@ public final class TextGenerator: Sendable {
   /// - Parameters:
   ///   - model: a GPT-2-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
   ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL).
-  public init(model: URL, backend: BackendKind = .preferred) throws {
+  ///   - precision: how the linear weights are stored on the backend (fp32, fp16 or int8): every
+  ///     `Conv1D` and the LM head, whose copy of the tied `wte` is stored at this precision while
+  ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
+  ///     fewer weight bytes mean faster steps.
+  public init(model: URL, backend: BackendKind = .preferred, precision: Precision = .fp32) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
     self.model = try ModelRegistry.causalLanguageModel(
-      folder: folder, backend: backend.makeBackend())
+      folder: folder, backend: backend.makeBackend(), precision: precision)
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 

@@ -14,14 +14,17 @@ struct BenchCommand: ParsableCommand {
 
       --generate: a GPT-2 model (--model DIR, or --random-config gpt2-small with seeded random
       weights) prefills --prompt-len random ids and decodes --new-tokens greedy tokens per run;
-      reports prefill ms, decode ms/token (median, p90), decode tokens/s and one decode step's
-      counters (JSON: prefill_ms, decode_ms_per_token, decode_p90_ms, decode_tokens_per_s).
+      reports prefill ms, decode ms/token (median, p90), decode tokens/s, one decode step's
+      counters and the device weight bytes at --precision (JSON: prefill_ms, decode_ms_per_token,
+      decode_p90_ms, decode_tokens_per_s, precision, weight_bytes); with --profile the device time
+      per kernel per decode step and the LM head's GEMM alone (kernels, lm_head_ms).
       """)
 
   @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
   var model: String?
   @Option(help: "cpu or gpu.") var backend: BackendKind?
-  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders).") var precision: Precision = .fp32
+  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders; with --generate GPT-2's Conv1D weights and LM head).")
+  var precision: Precision = .fp32
   @Option(help: "Sequences per batch.") var batch = 1
   @Option(help: "Tokens per sequence.") var seq = 128
   @Option(help: "Timed runs (default 10; generations with --generate: 3).") var iterations: Int?
@@ -91,8 +94,10 @@ struct BenchCommand: ParsableCommand {
     } else {
       throw ValidationError("--generate needs --model DIR (or $PHOTON_MODEL) or --random-config NAME")
     }
-    let benchmark = DecodeBenchmark(
+    var benchmark = DecodeBenchmark(
       batch: batch, promptLength: promptLen, newTokens: newTokens, iterations: iterations ?? 3, warmup: warmup ?? 1)
+    benchmark.precision = precision
+    benchmark.profile = profile
     let result = try benchmark.run(model: source, backend: backend ?? .preferred) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
     }
@@ -103,7 +108,7 @@ struct BenchCommand: ParsableCommand {
       return
     }
     print(
-      "\(result.model) on \(result.device) (\(result.backend)), batch \(batch), prompt \(promptLen), \(newTokens) new tokens, \(result.iterations) runs"
+      "\(result.model) on \(result.device) (\(result.backend)), \(result.precision), batch \(batch), prompt \(promptLen), \(newTokens) new tokens, \(result.iterations) runs"
     )
     print(
       String(
@@ -113,5 +118,18 @@ struct BenchCommand: ParsableCommand {
     print(
       "per decode step: \(c.kernelLaunches) kernel launches, \(c.uploads) uploads (\(c.bytesHostToDevice) B), \(c.readBacks) read-backs (\(c.bytesDeviceToHost) B), \(c.bufferAllocations) allocations, \(c.blockingWaits) blocking waits"
     )
+    print("memory: weights \(result.weightBytes) B")
+    if let kernels = result.kernels {
+      let total = kernels.map(\.milliseconds).reduce(0, +)
+      print("kernel time per decode step (\(String(format: "%.2f", total)) ms on the device):")
+      for kernel in kernels {
+        print(
+          String(format: "  %6.3f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100, kernel.launches)
+            + kernel.name)
+      }
+      if let head = result.lmHeadMs {
+        print(String(format: "  of which the LM head's GEMM alone: %.3f ms (%.1f%%)", head, head / max(total, 1e-9) * 100))
+      }
+    }
   }
 }

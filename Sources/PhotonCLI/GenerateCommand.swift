@@ -23,6 +23,9 @@ struct GenerateCommand: AsyncParsableCommand {
   @Option(help: "cpu (reference) or gpu (OpenCL; the device PHOTON_DEVICE names).")
   var backend: BackendKind?
 
+  @Option(help: "GPT-2's linear weights (Conv1D and LM head) as fp32, fp16 or int8.")
+  var precision: Precision = .fp32
+
   @Option(help: "New tokens at most (default: generation_config.json, else HF's max_length 20).")
   var maxNewTokens: Int?
 
@@ -71,10 +74,12 @@ struct GenerateCommand: AsyncParsableCommand {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     // T5 folders (model_type t5) go to the text-to-text generator (GenerateCommand+T5.swift).
     if try Text2TextGenerator.handles(model: URL(fileURLWithPath: path)) {
+      // T5 loads fp32 weights here until Text2TextGenerator takes a precision.
+      guard precision == .fp32 else { throw ValidationError("--precision \(precision.rawValue) is for GPT-2 models; T5 runs fp32") }
       return try await runText2Text(model: URL(fileURLWithPath: path), text: prompt, options: options)
     }
     let generator = try TextGenerator(
-      model: URL(fileURLWithPath: path), backend: backend ?? .preferred)
+      model: URL(fileURLWithPath: path), backend: backend ?? .preferred, precision: precision)
     if jsonl {
       // The shared reader of the other text commands: one JSON string per line.
       // Batches of --batch-size prompts (rows finish independently); output in input order.

@@ -18,8 +18,7 @@ struct Conv1D: Sendable {
       for o in 0..<outFeatures { transposed[o * inFeatures + i] = stored[i * outFeatures + o] }
     }
     linear = Linear(
-      weight: try p.backend.linearWeight(
-        transposed, outFeatures: outFeatures, inFeatures: inFeatures),
+      weight: try p.linearWeight(transposed, outFeatures: outFeatures, inFeatures: inFeatures),
       bias: try scope.tensor("bias", shape: [outFeatures]))
   }
 
@@ -197,9 +196,13 @@ public final class GPT2Model: Sendable {
   let blocks: [GPT2Block]
   let lnF: LayerNorm
 
-  /// - Parameter weights: the checkpoint root (names with or without the `transformer.` prefix).
-  public convenience init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
-    try self.init(GPT2Weights(checkpoint: weights, backend: backend), config: config)
+  /// - Parameters:
+  ///   - weights: the checkpoint root (names with or without the `transformer.` prefix).
+  ///   - precision: how the `Conv1D` weights are stored (embeddings, biases, norms stay fp32).
+  public convenience init(
+    weights: WeightScope, config: GPT2Config, backend: any Backend, precision: Precision = .fp32
+  ) throws {
+    try self.init(GPT2Weights(checkpoint: weights, backend: backend, precision: precision), config: config)
   }
 
   init(_ p: GPT2Weights, config: GPT2Config) throws {
@@ -322,23 +325,36 @@ public final class GPT2Model: Sendable {
 
 /// `GPT2LMHeadModel`: ``GPT2Model`` and an LM head whose weight is `wte` (tied; HF saves no
 /// `lm_head.weight` then, and no bias ever).
+///
+/// Precision: every `Conv1D` weight and the LM head are stored at the chosen ``Precision``. The
+/// head is tied to `wte`, but the backend holds two copies of it: the head's weight at that
+/// precision (50257 × 768 for GPT-2: the largest weight, read whole at every decode step) and the
+/// embedding table `wte` in fp32 for the token lookup. Only the head's copy is rounded, so input
+/// embeddings are exact at every precision.
 public final class GPT2LMHeadModel: Sendable {
   public let transformer: GPT2Model
   let lmHead: LinearWeight
+  /// How the linear weights (blocks and LM head) are stored.
+  public let precision: Precision
 
-  public convenience init(weights: WeightScope, config: GPT2Config, backend: any Backend) throws {
-    try self.init(GPT2Weights(checkpoint: weights, backend: backend), config: config)
+  /// - Parameter precision: how the `Conv1D` weights and the LM head's copy of `wte` are stored
+  ///   (the embedding tables, biases and norms stay fp32).
+  public convenience init(
+    weights: WeightScope, config: GPT2Config, backend: any Backend, precision: Precision = .fp32
+  ) throws {
+    try self.init(GPT2Weights(checkpoint: weights, backend: backend, precision: precision), config: config)
   }
 
   /// GPT-2 of `config`'s shape with seeded random weights drawn as HF's `_init_weights` draws
   /// them (normal(0, 0.02), `c_proj` weights scaled by 1/√(2·n_layer), LayerNorms 1 and 0, biases
   /// 0): for measuring speed at real sizes without a checkpoint. The same seed gives the same
   /// weights on every backend and machine.
-  public convenience init(randomWeights config: GPT2Config, seed: UInt64, backend: any Backend)
-    throws
-  {
+  public convenience init(
+    randomWeights config: GPT2Config, seed: UInt64, backend: any Backend, precision: Precision = .fp32
+  ) throws {
     try self.init(
-      GPT2Weights(random: seed, layers: config.nLayer, backend: backend), config: config)
+      GPT2Weights(random: seed, layers: config.nLayer, backend: backend, precision: precision),
+      config: config)
   }
 
   init(_ weights: GPT2Weights, config: GPT2Config) throws {
@@ -348,8 +364,10 @@ public final class GPT2LMHeadModel: Sendable {
     let name =
       !config.tieWordEmbeddings && weights.contains("lm_head.weight")
       ? "lm_head.weight" : "wte.weight"
-    lmHead = try weights.backend.linearWeight(
-      weights.values(name, shape: [v, c]), outFeatures: v, inFeatures: c)
+    // The head's own copy of the weight, at the model's precision; `wte` (the lookup table) was
+    // uploaded in fp32 by GPT2Model.
+    lmHead = try weights.linearWeight(weights.values(name, shape: [v, c]), outFeatures: v, inFeatures: c)
+    precision = weights.precision
   }
 
   public var config: GPT2Config { transformer.config }
@@ -368,6 +386,12 @@ public final class GPT2LMHeadModel: Sendable {
     try transformer.makeCache(batch: batch, capacity: capacity, leftPadding: leftPadding)
   }
 
+  /// The LM head alone: logits `[B, T, V]` of hidden states `[B, T, C]` (after `ln_f`). For
+  /// profiling the head's share of a decode step.
+  public func lmHeadLogits(hidden: Tensor) throws -> Tensor {
+    try backend.linear(hidden, lmHead, bias: nil, activation: .identity)
+  }
+
   /// Feeds new tokens `ids` (`[B, T]`: the prompt, then one token per step) through the cache and
   /// returns the logits of the last of them, `[B, 1, V]`: the LM head runs on one row per sequence.
   public func nextTokenLogits(ids: [Int32], cache: KeyValueCache) throws -> Tensor {
@@ -378,10 +402,11 @@ public final class GPT2LMHeadModel: Sendable {
 }
 
 extension ModelRegistry {
-  /// `GPT2LMHeadModel` from a GPT-2-type folder.
-  public static func causalLanguageModel(folder: ModelFolder, backend: any Backend) throws
-    -> GPT2LMHeadModel
-  {
+  /// `GPT2LMHeadModel` from a GPT-2-type folder, its linear weights (blocks and LM head) stored
+  /// at `precision`.
+  public static func causalLanguageModel(
+    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+  ) throws -> GPT2LMHeadModel {
     guard case .gpt2(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
@@ -390,6 +415,6 @@ extension ModelRegistry {
     }
     return try GPT2LMHeadModel(
       weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config,
-      backend: backend)
+      backend: backend, precision: precision)
   }
 }

@@ -15,31 +15,37 @@ struct GPT2Weights: Sendable {
 
   let source: Source
   let backend: any Backend
+  /// How the linear weights (every `Conv1D` and the LM head) are stored on the backend;
+  /// embeddings, biases and LayerNorms stay fp32.
+  let precision: Precision
 
-  init(checkpoint: WeightScope, backend: any Backend) {
+  init(checkpoint: WeightScope, backend: any Backend, precision: Precision = .fp32) {
     source = .checkpoint(checkpoint)
     self.backend = backend
+    self.precision = precision
   }
 
-  init(random seed: UInt64, layers: Int, backend: any Backend) {
+  init(random seed: UInt64, layers: Int, backend: any Backend, precision: Precision = .fp32) {
     source = .random(seed: seed, layers: layers, path: "")
     self.backend = backend
+    self.precision = precision
   }
 
-  private init(source: Source, backend: any Backend) {
+  private init(source: Source, backend: any Backend, precision: Precision) {
     self.source = source
     self.backend = backend
+    self.precision = precision
   }
 
   /// One module deeper (`scope("h.0")`).
   func scope(_ name: String) -> GPT2Weights {
     switch source {
     case .checkpoint(let weights):
-      GPT2Weights(source: .checkpoint(weights.scope(name)), backend: backend)
+      GPT2Weights(source: .checkpoint(weights.scope(name)), backend: backend, precision: precision)
     case .random(let seed, let layers, let path):
       GPT2Weights(
         source: .random(seed: seed, layers: layers, path: path.isEmpty ? name : path + "." + name),
-        backend: backend)
+        backend: backend, precision: precision)
     }
   }
 
@@ -73,6 +79,11 @@ struct GPT2Weights: Sendable {
   /// Tensor `name` on the backend.
   func tensor(_ name: String, shape: [Int]) throws -> Tensor {
     try backend.tensor(values(name, shape: shape), shape: shape)
+  }
+
+  /// A linear weight given in HF's `[out, in]` layout, stored at ``precision``.
+  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight {
+    try backend.linearWeight(values, outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
   }
 
   /// `nn.LayerNorm` `name` (`weight`, `bias`).

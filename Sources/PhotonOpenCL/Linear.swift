@@ -188,7 +188,10 @@ struct GEMMPanelTuning: Equatable {
   static func choose(m: Int, n: Int, k: Int, panelVectors: Int, device: DeviceInfo)
     -> GEMMPanelTuning
   {
-    let candidates = panelVectors >= 2 ? [8, 6, 4] : [6, 4, 3]
+    // M = 1 (a decode step) is a GEMV: one row per work-item. Larger blocks would compute M-1
+    // clamped copies of row 0 and made fp32 decode compute-bound (GPT-2 small on PoCL, Zen 4:
+    // 23.1 → 17.6 ms of GEMMs per step with rows 4 → 1).
+    let candidates = m == 1 ? [1] : panelVectors >= 2 ? [8, 6, 4] : [6, 4, 3]
     let rows = candidates.min { a, b in
       let (wasteA, wasteB) = ((m + a - 1) / a * a - m, (m + b - 1) / b * b - m)
       return wasteA != wasteB ? wasteA < wasteB : a > b

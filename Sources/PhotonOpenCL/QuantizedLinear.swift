@@ -6,6 +6,8 @@ import PhotonKernels
 /// families, as for fp32: the CPU-like GEMM variants (`panelRows`, `packedRows`) get column-panel
 /// kernels (`gemm_f16_panel_rows`, `gemm_q8_panel_rows`), the others (`tiledLocal`, `clblast`:
 /// CLBlast has no reduced-precision weight input) the local-memory tiles (`gemm_*_tiled_local`).
+/// One row per work-item (M = 1, or `PHOTON_GEMM_TUNING=rows=1`): fp16 runs its panel kernel with
+/// one row, int8 the GEMV `gemm_q8_panel_gemv` (one multiply by the scales per block).
 extension OpenCLBackend {
   /// Whether this backend's quantized GEMMs use column panels (CPU family) or tiles (GPU family).
   var quantizedUsesPanels: Bool { gemmVariant == .panelRows || gemmVariant == .packedRows }
@@ -146,6 +148,12 @@ extension OpenCLBackend {
     if panels {
       let p = weight.storage.shape[2]
       let tuning = GEMMPanelTuning.choose(m: m, n: n, k: k, panelVectors: p / 16, device: device.info)
+      if int8 && tuning.rows == 1 {
+        // One row per work-item (M = 1, a decode step): the GEMV that scales once per block.
+        try kernel("gemm_q8_panel_gemv", in: KernelSource.gemmQuant, file: "gemm_quant.cl", defines: tuning.defines)
+          .launch(on: device, arguments, global: [np / p, m], local: tuning.local)
+        return y
+      }
       try kernel("gemm_\(type)_panel_rows", in: KernelSource.gemmQuant, file: "gemm_quant.cl", defines: tuning.defines)
         .launch(on: device, arguments, global: [np / p, (m + tuning.rows - 1) / tuning.rows], local: tuning.local)
     } else {
