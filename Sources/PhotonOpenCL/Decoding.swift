@@ -92,7 +92,10 @@ extension OpenCLBackend {
         .buffer(try valueCache.deviceBuffer(of: self)), .buffer(try mask?.deviceBuffer(of: self)),
         .buffer(try y.deviceBuffer(of: self)), .int(shape.queryLength), .int(length), .int(s),
         .int(heads), .int(queryStride), .float(scale),
-      ], global: [shape.queryLength, heads, shape.batch], local: nil)
+      ],
+      // CPU devices: one work-item per group, else PoCL makes all Tq·NH·B items one group, which
+      // runs on one core (GPT-2 small decode: 12 heads on one of 2 cores).
+      global: [shape.queryLength, heads, shape.batch], local: device.info.isCPU ? [1, 1, 1] : nil)
     return y
   }
 

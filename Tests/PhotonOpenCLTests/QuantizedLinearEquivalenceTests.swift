@@ -67,6 +67,47 @@ struct QuantizedLinearEquivalenceTests {
     }
   }
 
+  /// One row of x (a decode step): the panel kernels with one row per work-item (fp32, fp16) and
+  /// int8's `gemm_q8_panel_gemv` against the CPU reference, and against the same row computed
+  /// inside a multi-row GEMM (the panel kernels with 4–8 rows per work-item). K covers full and
+  /// short blocks; N partial panels; GPT-2's decode shapes at full size.
+  static var gemvShapes: [GEMMShape] {
+    let small = [
+      GEMMShape(m: 1, k: 33, n: 127), GEMMShape(m: 1, k: 64, n: 96), GEMMShape(m: 1, k: 130, n: 161),
+      GEMMShape(m: 1, k: 7, n: 32),
+    ]
+    return smallShapesOnly
+      ? small : small + [GEMMShape(m: 1, k: 768, n: 2304), GEMMShape(m: 1, k: 3072, n: 768), GEMMShape(m: 1, k: 768, n: 5003)]
+  }
+
+  @Test(arguments: gemvShapes, TestBackends.gemmVariants)
+  func gemvEquivalence(shape: GEMMShape, variant: OpenCLBackend.GEMMVariant) throws {
+    let gpu = try TestBackends.gpu(gemm: variant)
+    var random = SeededGenerator(seed: UInt64(shape.k * 1009 + shape.n + 29))
+    let rows = 7
+    let xs = random.floats(rows * shape.k)
+    let x = Array(xs[(3 * shape.k)..<(4 * shape.k)])  // row 3 of the batch
+    let w = random.floats(shape.n * shape.k, in: -0.2...0.2)
+    let b = random.floats(shape.n)
+    for precision in Precision.allCases {
+      for activation in [Activation.identity, .geluTanh] {
+        func run(_ backend: any Backend, _ input: [Float], m: Int) throws -> [Float] {
+          let weight = try backend.linearWeight(w, outFeatures: shape.n, inFeatures: shape.k, precision: precision)
+          return try backend.floats(
+            backend.linear(
+              backend.tensor(input, shape: [m, shape.k]), weight, bias: backend.tensor(b, shape: [shape.n]),
+              activation: activation))
+        }
+        let label = "\(precision) \(variant) \(shape.testDescription) \(activation)"
+        let single = try run(gpu, x, m: 1)
+        expectClose(single, try run(TestBackends.cpu, x, m: 1), atol: 1e-4, rtol: 1e-5, label + " vs cpu")
+        let batched = try run(gpu, xs, m: rows)
+        expectClose(
+          single, Array(batched[(3 * shape.n)..<(4 * shape.n)]), atol: 1e-4, rtol: 1e-5, label + " vs row 3 of M=7")
+      }
+    }
+  }
+
   @Test("quantized linear without bias keeps leading axes", arguments: TestBackends.gemmVariants)
   func rank3WithoutBias(variant: OpenCLBackend.GEMMVariant) throws {
     let gpu = try TestBackends.gpu(gemm: variant)
