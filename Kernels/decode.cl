@@ -71,14 +71,44 @@ __kernel void cached_attention(__global const float* q, __global const float* ke
   const int i = get_global_id(0), h = get_global_id(1), b = get_global_id(2);
   if (i >= Tq || h >= NH) return;
   const int C = NH * HEAD_DIM;
-  float qv[HEAD_DIM], acc[HEAD_DIM];
   __global const float* q_row = q + (size_t)(b * Tq + i) * q_stride + h * HEAD_DIM;
+  float m = -INFINITY, l = 0.0f;
+  const int last = min(L - Tq + i, S - 1);
+  __global float* y_row = y + (size_t)(b * Tq + i) * C + h * HEAD_DIM;
+#if HEAD_DIM % 16 == 0
+  // float16 lanes over the head dimension: the dot product is HEAD_DIM/16 independent vector FMAs
+  // and one horizontal sum, not a chain of HEAD_DIM dependent scalar FMAs (GPT-2's 64: 4 vectors).
+#define HEAD_VECS (HEAD_DIM / 16)
+  float16 qv[HEAD_VECS], acc[HEAD_VECS];
+  for (int v = 0; v < HEAD_VECS; v++) {
+    qv[v] = vload16(v, q_row);
+    acc[v] = (float16)(0.0f);
+  }
+  for (int j = 0; j <= last; j++) {
+    const size_t row = (size_t)(b * S + j) * C + h * HEAD_DIM;
+    float16 dots = qv[0] * vload16(0, key_cache + row);
+    for (int v = 1; v < HEAD_VECS; v++) dots = fma(qv[v], vload16(v, key_cache + row), dots);
+    const float8 d8 = dots.lo + dots.hi;
+    const float4 d4 = d8.lo + d8.hi;
+    const float2 d2 = d4.lo + d4.hi;
+    float s = (d2.x + d2.y) * scale;
+    if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
+    const float m_new = fmax(m, s);
+    const float correction = exp(m - m_new);
+    const float p = exp(s - m_new);
+    l = l * correction + p;
+    for (int v = 0; v < HEAD_VECS; v++) acc[v] = fma(acc[v], correction, p * vload16(v, value_cache + row));
+    m = m_new;
+  }
+  const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
+  for (int v = 0; v < HEAD_VECS; v++) vstore16(acc[v] * inverse, v, y_row);
+#undef HEAD_VECS
+#else
+  float qv[HEAD_DIM], acc[HEAD_DIM];
   for (int d = 0; d < HEAD_DIM; d++) {
     qv[d] = q_row[d];
     acc[d] = 0.0f;
   }
-  float m = -INFINITY, l = 0.0f;
-  const int last = min(L - Tq + i, S - 1);
   for (int j = 0; j <= last; j++) {
     const size_t row = (size_t)(b * S + j) * C + h * HEAD_DIM;
     float dot = 0.0f;
@@ -92,9 +122,9 @@ __kernel void cached_attention(__global const float* q, __global const float* ke
     for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * value_cache[row + d];
     m = m_new;
   }
-  __global float* y_row = y + (size_t)(b * Tq + i) * C + h * HEAD_DIM;
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
   for (int d = 0; d < HEAD_DIM; d++) y_row[d] = acc[d] * inverse;
+#endif
 }
 #endif  // HEAD_DIM
 
