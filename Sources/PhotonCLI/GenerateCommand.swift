@@ -23,7 +23,7 @@ struct GenerateCommand: AsyncParsableCommand {
   @Option(help: "cpu (reference) or gpu (OpenCL; the device PHOTON_DEVICE names).")
   var backend: BackendKind?
 
-  @Option(help: "GPT-2's linear weights (Conv1D and LM head) as fp32, fp16 or int8.")
+  @Option(help: "Linear weights (the LM head's copy of the tied embeddings included) as fp32, fp16 or int8.")
   var precision: Precision = .fp32
 
   @Option(help: "New tokens at most (default: generation_config.json, else HF's max_length 20).")
@@ -74,9 +74,8 @@ struct GenerateCommand: AsyncParsableCommand {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
     // T5 folders (model_type t5) go to the text-to-text generator (GenerateCommand+T5.swift).
     if try Text2TextGenerator.handles(model: URL(fileURLWithPath: path)) {
-      // T5 loads fp32 weights here until Text2TextGenerator takes a precision.
-      guard precision == .fp32 else { throw ValidationError("--precision \(precision.rawValue) is for GPT-2 models; T5 runs fp32") }
-      return try await runText2Text(model: URL(fileURLWithPath: path), text: prompt, options: options)
+      return try await runText2Text(
+        model: URL(fileURLWithPath: path), text: prompt, options: options, precision: precision)
     }
     let generator = try TextGenerator(
       model: URL(fileURLWithPath: path), backend: backend ?? .preferred, precision: precision)
