@@ -76,11 +76,13 @@ public enum GenerationAccuracy {
     guard promptLength + newTokens <= reference.config.nPositions else {
       throw PhotonError(
         .invalidArgument,
-        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.config.nPositions) positions of \(name)")
+        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.config.nPositions) positions of \(name)"
+      )
     }
 
     /// Greedy steps from `prompt`; with `forced`, those ids are fed instead of the model's own.
-    func run(_ model: GPT2LMHeadModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]]) {
+    func run(_ model: GPT2LMHeadModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
+    {
       let cache = try model.makeCache(capacity: prompt.count + newTokens)
       var input = prompt
       var ids: [Int32] = []

@@ -6,7 +6,8 @@ import Photon
 struct AccuracyCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "accuracy",
-    abstract: "Compare embeddings (texts on stdin) or GPT-2 generation (--generate) at --precision with fp32 on the same backend.",
+    abstract:
+      "Compare embeddings (texts on stdin) or GPT-2 generation (--generate) at --precision with fp32 on the same backend.",
     discussion: """
       Encoders: prints one JSON object {"model", "backend", "precision", "texts", "min_cosine",
       "mean_cosine", "max_abs_diff"} over the pooled sentence embeddings.
@@ -22,7 +23,8 @@ struct AccuracyCommand: ParsableCommand {
   @OptionGroup var options: ModelOptions
   @Option(help: "Texts per batch.") var batchSize = 32
   @Flag(help: "Compare GPT-2 generation instead of embeddings.") var generate = false
-  @Option(help: "Random weights for a named config instead of --model: gpt2-small, gpt2-medium, distilgpt2 (--generate).")
+  @Option(
+    help: "Random weights for a named config instead of --model: gpt2-small, gpt2-medium, distilgpt2 (--generate).")
   var randomConfig: String?
   @Option(help: "Seed of the random weights and prompts (--generate).") var seed: UInt64 = 0
   @Option(help: "Random prompts (--generate).") var prompts = 4
@@ -31,7 +33,9 @@ struct AccuracyCommand: ParsableCommand {
 
   func validate() throws {
     if randomConfig != nil && !generate { throw ValidationError("--random-config needs --generate") }
-    if randomConfig != nil && options.model != nil { throw ValidationError("give --model or --random-config, not both") }
+    if randomConfig != nil && options.model != nil {
+      throw ValidationError("give --model or --random-config, not both")
+    }
     guard prompts > 0, promptLen > 0, newTokens > 0 else {
       throw ValidationError("--prompts, --prompt-len and --new-tokens must be positive")
     }

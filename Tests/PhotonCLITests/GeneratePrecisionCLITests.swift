@@ -13,7 +13,10 @@ struct GeneratePrecisionCLITests {
   @Test func generateAtEachPrecision() throws {
     func generate(_ precision: String) throws -> String {
       let result = try CLITests.photon(
-        ["generate", "--model", Self.model, "--backend", "gpu", "--precision", precision, "--max-new-tokens", "8", "Hello"])
+        [
+          "generate", "--model", Self.model, "--backend", "gpu", "--precision", precision, "--max-new-tokens", "8",
+          "Hello",
+        ])
       #expect(result.status == 0, "\(result.stderr)")
       return result.stdout
     }

@@ -135,7 +135,9 @@ struct GPT2PrecisionTests {
   /// head's copy of wte) change; wte, wpe, biases and norms stay fp32.
   @Test func deviceWeightBytesPerPrecision() throws {
     let config = try GPT2Config.decode(
-      Data(#"{"n_layer": 2, "n_embd": 64, "n_head": 4, "vocab_size": 300, "n_positions": 32, "bos_token_id": 0, "eos_token_id": 0}"#.utf8),
+      Data(
+        #"{"n_layer": 2, "n_embd": 64, "n_head": 4, "vocab_size": 300, "n_positions": 32, "bos_token_id": 0, "eos_token_id": 0}"#
+          .utf8),
       file: "random")
     var bytes: [Precision: Int] = [:]
     for precision in Precision.allCases {
