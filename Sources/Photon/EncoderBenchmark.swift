@@ -12,8 +12,9 @@ public struct EncoderBenchmark: Sendable {
   public var warmup: Int
   /// Per-kernel device time from OpenCL profiling events (`.gpu` only).
   public var profile: Bool
-  /// How the linear weights are stored (`weight_bytes` shows the effect).
-  public var precision: Precision = .fp32
+  /// How the linear weights are stored (`weight_bytes` shows the effect); nil: the folder's own
+  /// (fp32, or what `photon quantize` wrote it at).
+  public var precision: Precision?
 
   public init(batch: Int = 1, sequence: Int = 128, iterations: Int = 10, warmup: Int = 2, profile: Bool = false) {
     self.batch = batch
@@ -73,6 +74,7 @@ public struct EncoderBenchmark: Sendable {
       throw PhotonError(.invalidArgument, "iterations must be positive and warm-up non-negative")
     }
     let folder = try ModelFolder(url: model)
+    let precision = try folder.loadPrecision(precision)
     let backend: any Backend
     switch kind {
     case .cpu: backend = CPUBackend()

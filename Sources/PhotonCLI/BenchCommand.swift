@@ -23,8 +23,8 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
   var model: String?
   @Option(help: "cpu or gpu.") var backend: BackendKind?
-  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders; with --generate GPT-2's Conv1D weights and LM head).")
-  var precision: Precision = .fp32
+  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders; with --generate GPT-2's Conv1D weights and LM head). Default: the folder's own (fp32 unless written by photon quantize).")
+  var precision: Precision?
   @Option(help: "Sequences per batch.") var batch = 1
   @Option(help: "Tokens per sequence.") var seq = 128
   @Option(help: "Timed runs (default 10; generations with --generate: 3).") var iterations: Int?
@@ -96,7 +96,7 @@ struct BenchCommand: ParsableCommand {
     }
     var benchmark = DecodeBenchmark(
       batch: batch, promptLength: promptLen, newTokens: newTokens, iterations: iterations ?? 3, warmup: warmup ?? 1)
-    benchmark.precision = precision
+    benchmark.precision = precision ?? .fp32
     benchmark.profile = profile
     let result = try benchmark.run(model: source, backend: backend ?? .preferred) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))

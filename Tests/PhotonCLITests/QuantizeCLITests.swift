@@ -31,6 +31,23 @@ struct QuantizeCLITests {
     #expect(fromFolder.stdout == atLoad.stdout)
   }
 
+  /// `bench` on a quantized folder runs at the folder's precision unless told otherwise, and
+  /// reports it with the device bytes its weights hold.
+  @Test func benchRunsAQuantizedFolderAtItsPrecision() throws {
+    let scratch = Scratch()
+    let out = scratch.url.appendingPathComponent("tiny-int8").path
+    let tiny = Fixtures.url("tiny-models/tiny-bert").path
+    let written = try CLITests.photon(["quantize", "--model", tiny, "--precision", "int8", "--out", out])
+    #expect(written.status == 0, "\(written.stderr)")
+    let bench = try CLITests.photon([
+      "bench", "--model", out, "--backend", "gpu", "--batch", "1", "--seq", "8", "--iterations", "1", "--json",
+    ])
+    #expect(bench.status == 0, "\(bench.stderr)")
+    let result = try #require(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any])
+    #expect(result["precision"] as? String == "int8")
+    #expect((result["weight_bytes"] as? Int ?? 0) > 0)
+  }
+
   @Test func badInputsAreRefusedWithTheirNames() throws {
     let scratch = Scratch()
     let tiny = Fixtures.url("tiny-models/tiny-bert-classifier").path
