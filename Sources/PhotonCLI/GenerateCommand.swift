@@ -50,7 +50,7 @@ struct GenerateCommand: AsyncParsableCommand {
   @Flag(help: "Read one JSON string per input line; write one JSON object per prompt.")
   var jsonl = false
 
-  @Option(help: "With --jsonl: prompts generated together in one batch (left-padded).")
+  @Option(help: "With --jsonl: prompts generated together in one batch (padded to the longest).")
   var batchSize = 8
 
   /// One `--jsonl` result line.
@@ -72,16 +72,16 @@ struct GenerateCommand: AsyncParsableCommand {
       repetitionPenalty: repetitionPenalty, stopStrings: stop)
     try options.validate()
     guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-    // T5 folders (model_type t5) go to the text-to-text generator (GenerateCommand+T5.swift).
-    if try Text2TextGenerator.handles(model: URL(fileURLWithPath: path)) {
-      return try await runText2Text(
-        model: URL(fileURLWithPath: path), text: prompt, options: options, precision: precision)
-    }
-    let generator = try TextGenerator(
-      model: URL(fileURLWithPath: path), backend: backend ?? .preferred, precision: precision)
+    // One path for both kinds: a T5 folder (model_type t5) gets the text-to-text generator.
+    let url = URL(fileURLWithPath: path)
+    let generator: any TextGenerating =
+      try Text2TextGenerator.handles(model: url)
+      ? try Text2TextGenerator(model: url, backend: backend ?? .preferred, precision: precision)
+      : try TextGenerator(model: url, backend: backend ?? .preferred, precision: precision)
     if jsonl {
       // The shared reader of the other text commands: one JSON string per line.
-      // Batches of --batch-size prompts (rows finish independently); output in input order.
+      // Batches of --batch-size prompts (GPT-2 left-pads, T5 right-pads; rows finish
+      // independently); output in input order.
       let texts = try ModelOptions.parse(["--jsonl"]).readTexts()
       // Sorted keys: generated_text, then token_ids, on every run.
       let encoder = JSONEncoder()
