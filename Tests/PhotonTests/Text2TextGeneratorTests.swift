@@ -51,12 +51,9 @@ struct Text2TextGeneratorTests {
   }
 
   @Test func seededSamplingIsReproducibleAcrossBackends() throws {
-    let options = GenerationOptions(maxNewTokens: 8, temperature: 1.5, topK: 40, seed: 7)
-    let cpu = try Text2TextGenerator(model: Self.tinyT5, backend: .cpu)
-      .generateResult(prompt: "Hello, world!", options: options)
-    let gpu = try Text2TextGenerator(model: Self.tinyT5, backend: .gpu)
-      .generateResult(prompt: "Hello, world!", options: options)
-    #expect(cpu.tokenIds == gpu.tokenIds)
+    _ = try GenerationChecks.idsOnBothBackends(
+      { try Text2TextGenerator(model: Self.tinyT5, backend: $0) }, prompt: "Hello, world!",
+      options: GenerationOptions(maxNewTokens: 8, temperature: 1.5, topK: 40, seed: 7))
   }
 
   @Test func badOptionsAreTypedErrors() throws {
@@ -147,20 +144,8 @@ struct Text2TextGeneratorTests {
       let end = ids.firstIndex(of: 1).map { $0 + 1 } ?? ids.count
       #expect(result.tokenIds == Array(ids[..<end]), "\(backend) batch row")
     }
-    let prompts = texts + ["", "Hello"]
-    let settings: [GenerationOptions] = [
-      .init(maxNewTokens: 10),
-      .init(maxNewTokens: 10, stopStrings: ["etk"]),
-      .init(maxNewTokens: 8, temperature: 0.9, topK: 30, seed: 5, repetitionPenalty: 1.2),
-    ]
-    for options in settings {
-      let batch = try generator.generateResults(prompts: prompts, options: options)
-      #expect(batch.count == prompts.count)
-      for (prompt, result) in zip(prompts, batch) {
-        let alone = try generator.generateResult(prompt: prompt, options: options)
-        #expect(result == alone, "\(backend) '\(prompt)' \(options)")
-      }
-    }
+    try GenerationChecks.expectBatchRowsEqualAlone(
+      generator, prompts: texts + ["", "Hello"], stop: "etk", backend: backend)
     // Rows finish independently: the first row meets "etk" after 6 tokens, the others run on.
     let stopped = try generator.generateResults(
       prompts: ["the quick brown fox", texts[1]], options: .init(maxNewTokens: 10, stopStrings: ["etk"]))
@@ -170,26 +155,15 @@ struct Text2TextGeneratorTests {
   }
 
   @Test func penalisedSamplingIsReproducibleOnBothBackends() throws {
-    let options = GenerationOptions(
-      maxNewTokens: 12, temperature: 0.8, topK: 20, seed: 77, repetitionPenalty: 1.3)
-    let cpu = try Text2TextGenerator(model: Self.tinyT5, backend: .cpu)
-      .generateResult(prompt: "Hello, world!", options: options)
-    let gpu = try Text2TextGenerator(model: Self.tinyT5, backend: .gpu)
-      .generateResult(prompt: "Hello, world!", options: options)
-    #expect(cpu.tokenIds == gpu.tokenIds)
+    _ = try GenerationChecks.idsOnBothBackends(
+      { try Text2TextGenerator(model: Self.tinyT5, backend: $0) }, prompt: "Hello, world!",
+      options: GenerationOptions(
+        maxNewTokens: 12, temperature: 0.8, topK: 20, seed: 77, repetitionPenalty: 1.3))
   }
 
   @Test func badPenaltiesAndStopStringsAreTypedErrors() throws {
-    let generator = try Text2TextGenerator(model: Self.tinyT5, backend: .cpu)
-    let bad: [GenerationOptions] = [
-      .init(repetitionPenalty: 0), .init(repetitionPenalty: -1.2), .init(repetitionPenalty: .nan),
-      .init(repetitionPenalty: .infinity), .init(stopStrings: [""]),
-    ]
-    for options in bad {
-      #expect {
-        try generator.generate(prompt: "fox", options: options)
-      } throws: { ($0 as? PhotonError)?.code == .invalidArgument }
-    }
+    try GenerationChecks.expectBadPenaltiesAndStopStringsRejected(
+      try Text2TextGenerator(model: Self.tinyT5, backend: .cpu))
   }
 
   /// The precision reaches every linear weight through the generator: fp16 and int8 generators

@@ -47,14 +47,12 @@ struct TextGeneratorTests {
   @Test func seededSamplingIsReproducibleOnBothBackends() throws {
     let options = GenerationOptions(
       maxNewTokens: 12, temperature: 1.0, topK: 40, topP: 0.95, seed: 1234)
-    let cpu = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
-      prompt: "Attention lets", options: options)
-    let gpu = try TextGenerator(model: Self.tinyGPT2, backend: .gpu).generateResult(
-      prompt: "Attention lets", options: options)
-    #expect(cpu.tokenIds == gpu.tokenIds)
+    let cpu = try GenerationChecks.idsOnBothBackends(
+      { try TextGenerator(model: Self.tinyGPT2, backend: $0) }, prompt: "Attention lets",
+      options: options)
     let again = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
       prompt: "Attention lets", options: options)
-    #expect(again.tokenIds == cpu.tokenIds)
+    #expect(again.tokenIds == cpu)
     // Sampling really samples: with top-k 1 it is greedy again, and another seed differs.
     let greedy = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
     let topOne = try greedy.generateResult(
@@ -65,7 +63,7 @@ struct TextGeneratorTests {
           .tokenIds))
     let other = try greedy.generateResult(
       prompt: "Attention lets", options: .init(maxNewTokens: 12, temperature: 1.0, seed: 99))
-    #expect(other.tokenIds != cpu.tokenIds)
+    #expect(other.tokenIds != cpu)
   }
 
   @Test func stopsAtEosAndAtTheContext() throws {
@@ -162,27 +160,16 @@ struct TextGeneratorTests {
   }
 
   @Test func penalisedSamplingIsReproducibleOnBothBackends() throws {
-    let options = GenerationOptions(
-      maxNewTokens: 12, temperature: 0.8, topK: 20, seed: 77, repetitionPenalty: 1.3)
-    let cpu = try TextGenerator(model: Self.tinyGPT2, backend: .cpu).generateResult(
-      prompt: Self.attention, options: options)
-    let gpu = try TextGenerator(model: Self.tinyGPT2, backend: .gpu).generateResult(
-      prompt: Self.attention, options: options)
-    #expect(cpu.tokenIds == gpu.tokenIds)
-    #expect(cpu.tokenIds.count == 12)
+    let ids = try GenerationChecks.idsOnBothBackends(
+      { try TextGenerator(model: Self.tinyGPT2, backend: $0) }, prompt: Self.attention,
+      options: GenerationOptions(
+        maxNewTokens: 12, temperature: 0.8, topK: 20, seed: 77, repetitionPenalty: 1.3))
+    #expect(ids.count == 12)
   }
 
   @Test func badPenaltiesAndStopStringsAreTypedErrors() throws {
-    let generator = try TextGenerator(model: Self.tinyGPT2, backend: .cpu)
-    let bad: [GenerationOptions] = [
-      .init(repetitionPenalty: 0), .init(repetitionPenalty: -1.2), .init(repetitionPenalty: .nan),
-      .init(repetitionPenalty: .infinity), .init(stopStrings: [""]),
-    ]
-    for options in bad {
-      #expect {
-        try generator.generate(prompt: "fox", options: options)
-      } throws: { ($0 as? PhotonError)?.code == .invalidArgument }
-    }
+    try GenerationChecks.expectBadPenaltiesAndStopStringsRejected(
+      try TextGenerator(model: Self.tinyGPT2, backend: .cpu))
   }
 
   /// A batch of prompts of different lengths (left-padded, per-row positions and masks): each
@@ -191,20 +178,10 @@ struct TextGeneratorTests {
   @Test(arguments: BackendKind.allCases)
   func batchRowsEqualGeneratingAlone(backend: BackendKind) throws {
     let generator = try TextGenerator(model: Self.tinyGPT2, backend: backend)
-    let prompts = ["the quick brown fox", Self.attention, "Hello, world! Café 🙂 3.14", "Hi", ""]
-    let settings: [GenerationOptions] = [
-      .init(maxNewTokens: 10),
-      .init(maxNewTokens: 10, stopStrings: ["rer"]),
-      .init(maxNewTokens: 8, temperature: 0.9, topK: 30, seed: 5, repetitionPenalty: 1.2),
-    ]
-    for options in settings {
-      let batch = try generator.generateResults(prompts: prompts, options: options)
-      #expect(batch.count == prompts.count)
-      for (prompt, result) in zip(prompts, batch) {
-        let alone = try generator.generateResult(prompt: prompt, options: options)
-        #expect(result == alone, "\(backend) '\(prompt)' \(options)")
-      }
-    }
+    try GenerationChecks.expectBatchRowsEqualAlone(
+      generator,
+      prompts: ["the quick brown fox", Self.attention, "Hello, world! Café 🙂 3.14", "Hi", ""],
+      stop: "rer", backend: backend)
     // Rows finish independently: the "rer" row stops after 2 tokens, the others run to 10.
     let stopped = try generator.generateResults(
       prompts: [Self.attention, "the quick brown fox"],
