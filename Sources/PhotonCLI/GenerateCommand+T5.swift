@@ -6,7 +6,7 @@ extension GenerateCommand {
   /// line per `--jsonl` input, run in batches of `--batch-size`), produced by ``Text2TextGenerator``.
   /// `precision` applies to every linear weight of T5 (the tied LM head's copy included).
   func runText2Text(
-    model: URL, text: String?, options: GenerationOptions, precision: Precision = .fp32
+    model: URL, text: String?, options: GenerationOptions, precision: Precision? = nil
   ) async throws {
     let generator = try Text2TextGenerator(
       model: model, backend: backend ?? .preferred, precision: precision)
