@@ -18,9 +18,10 @@ public struct DecodeBenchmark: Sendable {
   public var iterations: Int
   /// Untimed generations first.
   public var warmup: Int
-  /// How the linear weights (blocks and LM head) are stored: fp32, fp16 or int8. A decode step
+  /// How the linear weights (blocks and LM head) are stored: fp32, fp16 or int8; nil: the
+  /// folder's own (fp32, or what `photon quantize` wrote; fp32 for random weights). A decode step
   /// reads every weight once, so `weight_bytes` bounds its speed.
-  public var precision: Precision = .fp32
+  public var precision: Precision?
   /// Per-kernel device time of the decode steps from OpenCL profiling events (`.gpu` only), and
   /// the LM head's share timed on its own.
   public var profile = false
@@ -125,7 +126,7 @@ public struct DecodeBenchmark: Sendable {
     case .random(let configName, let seed):
       progress("drawing random weights for \(configName)")
       model = try GPT2LMHeadModel(
-        randomWeights: Self.randomConfig(configName), seed: seed, backend: backend, precision: precision)
+        randomWeights: Self.randomConfig(configName), seed: seed, backend: backend, precision: precision ?? .fp32)
       name = "\(configName) (random weights)"
     }
     let loadS = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
@@ -184,6 +185,6 @@ public struct DecodeBenchmark: Sendable {
       newTokens: newTokens, iterations: iterations, prefillMs: EncoderBenchmark.percentile(prefill, 0.5),
       decodeMsPerToken: median, decodeP90Ms: EncoderBenchmark.percentile(steps, 0.9),
       decodeTokensPerS: Double(batch) * 1000 / median, counters: stepCounters, loadS: loadS,
-      precision: precision.rawValue, weightBytes: weightBytes, kernels: kernels, lmHeadMs: lmHeadMs)
+      precision: model.precision.rawValue, weightBytes: weightBytes, kernels: kernels, lmHeadMs: lmHeadMs)
   }
 }

@@ -3,7 +3,8 @@ import PhotonCore
 import PhotonLoading
 
 /// `photon quantize`: a model folder whose linear weights are stored at fp16 or int8, loadable
-/// directly (``SentenceEmbedder``, ``TextClassifier``, ``FillMask``, ``TokenClassifier``) and giving
+/// directly (``SentenceEmbedder``, ``TextClassifier``, ``FillMask``, ``TokenClassifier``,
+/// ``TextGenerator``, ``Text2TextGenerator``) and giving
 /// exactly what `--precision fp16|int8` gives on the original folder.
 ///
 /// ```swift
@@ -21,11 +22,23 @@ import PhotonLoading
 /// - the source folder's other files (tokenizer, sentence-transformers modules, model card),
 ///   weights in other formats left out.
 ///
-/// Linear weights are the rank-2 float `*.weight` tensors outside the `embeddings` module: in the
-/// BERT-family checkpoints Photon runs (BERT, RoBERTa, XLM-RoBERTa, DistilBERT) exactly the
-/// `nn.Linear` weights — attention, FFN, pooler, heads. Embedding tables, LayerNorms and biases
-/// stay as they are; a masked-LM decoder tied to the word embeddings is quantized at load from the
-/// fp32 table, as `--precision int8` does.
+/// Which tensors are linear weights depends on the architecture
+/// (``isLinearWeight(_:config:)``):
+/// - BERT, RoBERTa, XLM-RoBERTa, DistilBERT: the rank-2 float `*.weight` tensors outside the
+///   `embeddings` module — exactly the `nn.Linear` weights (attention, FFN, pooler, heads).
+/// - GPT-2: the `Conv1D` weights (`c_attn`, `c_proj`, `c_fc`). The fp32 checkpoint stores them
+///   `[in, out]`; the quantized file stores them transposed, in the `[out, in]` every other linear
+///   weight has, so the int8 blocks and their scales run along the input axis as everywhere else.
+///   `wte`, `wpe` and an `lm_head.weight` stay float.
+/// - T5: the rank-2 float `*.weight` tensors except the embedding tables (`shared`,
+///   `*.embed_tokens`) and `relative_attention_bias` (a `[buckets, heads]` lookup table): q, k, v,
+///   o, wi / wi_0 / wi_1, wo, and an untied `lm_head.weight` (unless the config scales the decoder
+///   output by d_model^-0.5, which Photon folds into the head's weight at load: that head stays
+///   float and is quantized after the scaling, as `--precision` does).
+///
+/// Embedding tables, LayerNorms and biases stay as they are. A head tied to the word embeddings
+/// (BERT's masked-LM decoder, GPT-2's and T5's LM heads) is quantized at load from the float table,
+/// exactly as `--precision int8|fp16` does.
 public enum ModelQuantizer {
   /// What was written.
   public struct Report: Sendable, Encodable {
@@ -50,13 +63,51 @@ public enum ModelQuantizer {
   }
 
   /// Model types whose folders can be quantized and loaded back.
-  public static let supportedModelTypes: [ModelType] = [.bert, .roberta, .xlmRoberta, .distilbert]
+  public static let supportedModelTypes: [ModelType] = [.bert, .roberta, .xlmRoberta, .distilbert, .gpt2, .t5]
 
-  /// Whether a checkpoint tensor is a linear weight that `photon quantize` converts (see the type's
-  /// documentation for the rule).
+  /// Whether a checkpoint tensor of a BERT-family model is a linear weight that `photon quantize`
+  /// converts (see the type's documentation for the rule).
   public static func isLinearWeight(_ info: SafeTensorInfo) -> Bool {
+    isRank2FloatWeight(info) && !info.name.split(separator: ".").contains("embeddings")
+  }
+
+  /// Whether a checkpoint tensor of a model of `config` is a linear weight that `photon quantize`
+  /// converts (see the type's documentation for the rule of each architecture).
+  public static func isLinearWeight(_ info: SafeTensorInfo, config: ModelConfig) -> Bool {
+    layout(of: info, config: config) != nil
+  }
+
+  /// How a linear weight lies in the source checkpoint.
+  enum SourceLayout {
+    /// `nn.Linear`: `[out, in]`, written as it is.
+    case linear
+    /// GPT-2's `Conv1D`: `[in, out]`, written transposed to `[out, in]`.
+    case conv1D
+  }
+
+  /// The layout of `info` if it is a linear weight of a model of `config`, else nil.
+  static func layout(of info: SafeTensorInfo, config: ModelConfig) -> SourceLayout? {
+    guard isRank2FloatWeight(info) else { return nil }
+    let parts = info.name.split(separator: ".")
+    switch config {
+    case .bert, .roberta, .xlmRoberta, .distilBert:
+      return isLinearWeight(info) ? .linear : nil
+    case .gpt2:
+      // `transformer.h.0.attn.c_attn.weight`: the module is the name's second-to-last part.
+      let module = parts.count >= 2 ? parts[parts.count - 2] : ""
+      return ["c_attn", "c_proj", "c_fc"].contains(module) ? .conv1D : nil
+    case .t5(let t5):
+      if info.name == "lm_head.weight" {
+        // Used only untied; a scaled head is quantized at load after the scaling (see above).
+        return !t5.tieWordEmbeddings && !t5.scaleDecoderOutputs ? .linear : nil
+      }
+      let tables: Set<Substring> = ["shared", "embed_tokens", "relative_attention_bias"]
+      return parts.contains(where: tables.contains) ? nil : .linear
+    }
+  }
+
+  private static func isRank2FloatWeight(_ info: SafeTensorInfo) -> Bool {
     info.shape.count == 2 && info.dtype.isReadableAsFloat && info.name.hasSuffix(".weight")
-      && !info.name.split(separator: ".").contains("embeddings")
   }
 
   /// Writes the quantized copy of the model folder `model` into `output`.
@@ -94,7 +145,8 @@ public enum ModelQuantizer {
     // Validate every linear weight before writing anything.
     let weights = try folder.openWeights()
     let infos = weights.names.compactMap { weights.info($0) }
-    for info in infos where isLinearWeight(info) {
+    let config = folder.config
+    for info in infos where isLinearWeight(info, config: config) {
       try Quantization.checkFinite(
         weights.floats(info.name).values, name: "\(weights.url.path): tensor '\(info.name)'", precision: precision)
     }
@@ -103,7 +155,7 @@ public enum ModelQuantizer {
     var linear = 0
     for info in infos {
       let name = info.name
-      guard isLinearWeight(info) else {
+      guard let layout = layout(of: info, config: config) else {
         try writer.add(name, dtype: info.dtype, shape: info.shape) {
           guard let file = weights.file(containing: name) else {
             throw PhotonError(.missingTensor, "no tensor '\(name)'")
@@ -113,19 +165,24 @@ public enum ModelQuantizer {
         continue
       }
       linear += 1
-      let (rows, columns) = (info.shape[0], info.shape[1])
+      // HF `[out, in]`; a Conv1D `[in, out]` is transposed here, as GPT2.swift does at load.
+      let (rows, columns) = layout == .conv1D ? (info.shape[1], info.shape[0]) : (info.shape[0], info.shape[1])
+      func values() throws -> [Float] {
+        let stored = try weights.floats(name).values
+        return layout == .conv1D ? transpose(stored, rows: columns, columns: rows) : stored
+      }
       switch precision {
       case .fp32, .fp16:
-        try writer.add(name, dtype: .float16, shape: info.shape) {
-          SafeTensorsWriter.bytes(of: Quantization.halfBits(try weights.floats(name).values))
+        try writer.add(name, dtype: .float16, shape: [rows, columns]) {
+          SafeTensorsWriter.bytes(of: Quantization.halfBits(try values()))
         }
       case .int8:
         // The writer lays out all F32 tensors (the scales) before all I8 ones: each closure runs
         // the (deterministic, cheap) quantization itself rather than holding every q in memory.
         func blocks() throws -> (values: [Int8], scales: [Float]) {
-          Quantization.int8Blocks(try weights.floats(name).values, rows: rows, columns: columns)
+          Quantization.int8Blocks(try values(), rows: rows, columns: columns)
         }
-        try writer.add(name, dtype: .int8, shape: info.shape) { SafeTensorsWriter.bytes(of: try blocks().values) }
+        try writer.add(name, dtype: .int8, shape: [rows, columns]) { SafeTensorsWriter.bytes(of: try blocks().values) }
         try writer.add(
           QuantizationConfig.scaleName(of: name), dtype: .float32, shape: [rows, Quantization.blocks(columns)]
         ) { SafeTensorsWriter.bytes(of: try blocks().scales) }
@@ -139,6 +196,15 @@ public enum ModelQuantizer {
     return Report(
       output: output.path, precision: precision.rawValue, linearWeights: linear, otherTensors: infos.count - linear,
       sourceBytes: weights.files.reduce(0) { $0 + fileSize($1.url) }, bytes: fileSize(weightsURL), copied: copied)
+  }
+
+  /// `values` `[rows, columns]` transposed to `[columns, rows]`.
+  static func transpose(_ values: [Float], rows: Int, columns: Int) -> [Float] {
+    var transposed = [Float](repeating: 0, count: values.count)
+    for r in 0..<rows {
+      for c in 0..<columns { transposed[c * rows + r] = values[r * columns + c] }
+    }
+    return transposed
   }
 
   private static func prepare(output: URL, source: URL, force: Bool) throws {

@@ -30,8 +30,9 @@ public final class Text2TextGenerator: TextGenerating {
   ///   - model: a T5-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
   ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL).
   ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
-  ///     the embedding table, norms and relative position biases stay fp32.
-  public init(model: URL, backend: BackendKind = .preferred, precision: Precision = .fp32) throws {
+  ///     the embedding table, norms and relative position biases stay fp32. nil: the folder's
+  ///     own (fp32, or what `photon quantize` wrote).
+  public init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
     self.model = try ModelRegistry.text2textModel(

@@ -27,8 +27,9 @@ public final class TextGenerator: TextGenerating {
   ///   - precision: how the linear weights are stored on the backend (fp32, fp16 or int8): every
   ///     `Conv1D` and the LM head, whose copy of the tied `wte` is stored at this precision while
   ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
-  ///     fewer weight bytes mean faster steps.
-  public init(model: URL, backend: BackendKind = .preferred, precision: Precision = .fp32) throws {
+  ///     fewer weight bytes mean faster steps. nil: the folder's own (fp32, or what
+  ///     `photon quantize` wrote).
+  public init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
     self.model = try ModelRegistry.causalLanguageModel(

@@ -96,7 +96,7 @@ struct BenchCommand: ParsableCommand {
     }
     var benchmark = DecodeBenchmark(
       batch: batch, promptLength: promptLen, newTokens: newTokens, iterations: iterations ?? 3, warmup: warmup ?? 1)
-    benchmark.precision = precision ?? .fp32
+    benchmark.precision = precision
     benchmark.profile = profile
     let result = try benchmark.run(model: source, backend: backend ?? .preferred) { line in
       FileHandle.standardError.write(Data("bench: \(line)\n".utf8))

@@ -23,8 +23,11 @@ struct GenerateCommand: AsyncParsableCommand {
   @Option(help: "cpu (reference) or gpu (OpenCL; the device PHOTON_DEVICE names).")
   var backend: BackendKind?
 
-  @Option(help: "Linear weights (the LM head's copy of the tied embeddings included) as fp32, fp16 or int8.")
-  var precision: Precision = .fp32
+  @Option(
+    help:
+      "Linear weights (the LM head's copy of the tied embeddings included) as fp32, fp16 or int8 (default: the folder's own: fp32, or what photon quantize wrote)."
+  )
+  var precision: Precision?
 
   @Option(help: "New tokens at most (default: generation_config.json, else HF's max_length 20).")
   var maxNewTokens: Int?

@@ -9,13 +9,15 @@ struct QuantizeCommand: ParsableCommand {
     abstract: "Write a copy of a model folder with its linear weights stored as int8 (q8_0) or fp16.",
     discussion: """
       Linear weights X.weight become I8 [out, in] plus X.weight_scale F32 [out, ceil(in/32)] (int8), \
-      or F16 (fp16); embeddings, norms and biases are copied as they are. config.json gains \
+      or F16 (fp16); embeddings, norms and biases are copied as they are. GPT-2's Conv1D weights \
+      ([in, out] in the checkpoint) are stored transposed, [out, in], like every other linear weight; \
+      T5's relative_attention_bias and embedding tables stay float. config.json gains \
       "quantization_config": {"quant_method": "photon", "bits": 8, "group_size": 32} (bits 16 for fp16). \
-      The folder loads directly (embed, classify, fill-mask, ner) at that precision, with the same \
-      results as --precision on the original. Prints one JSON object describing what was written.
+      The folder loads directly (embed, classify, fill-mask, ner, generate) at that precision, with \
+      the same results as --precision on the original. Prints one JSON object describing what was written.
       """)
 
-  @Option(help: "Model folder to quantize (BERT, RoBERTa, XLM-RoBERTa, DistilBERT).")
+  @Option(help: "Model folder to quantize (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, GPT-2, T5).")
   var model: String
 
   /// The precisions a folder can be written at (an unknown value is an error listing these two).

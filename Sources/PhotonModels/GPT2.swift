@@ -7,18 +7,16 @@ import PhotonLoading
 /// GPT-2's `Conv1D`: a linear layer whose weight is stored `[in, out]` (the transpose of
 /// `nn.Linear`). It is transposed once here, at load, into HF's `[out, in]` that every backend's
 /// `linearWeight` expects; nothing at run time knows the difference.
+///
+/// A `photon quantize` folder stores the weight already transposed: I8 `[out, in]` with its
+/// `weight_scale` `[out, ceil(in/32)]`, or F16 `[out, in]` (``GPT2Weights/conv1DWeight(in:out:)``).
 struct Conv1D: Sendable {
   let linear: Linear
 
   init(_ p: GPT2Weights, _ name: String, in inFeatures: Int, out outFeatures: Int) throws {
     let scope = p.scope(name)
-    let stored = try scope.values("weight", shape: [inFeatures, outFeatures])  // [in, out]
-    var transposed = [Float](repeating: 0, count: stored.count)
-    for i in 0..<inFeatures {
-      for o in 0..<outFeatures { transposed[o * inFeatures + i] = stored[i * outFeatures + o] }
-    }
     linear = Linear(
-      weight: try p.linearWeight(transposed, outFeatures: outFeatures, inFeatures: inFeatures),
+      weight: try scope.conv1DWeight(in: inFeatures, out: outFeatures),
       bias: try scope.tensor("bias", shape: [outFeatures]))
   }
 
@@ -404,8 +402,12 @@ public final class GPT2LMHeadModel: Sendable {
 extension ModelRegistry {
   /// `GPT2LMHeadModel` from a GPT-2-type folder, its linear weights (blocks and LM head) stored
   /// at `precision`.
+  ///
+  /// `precision` nil means the folder's own: fp32, or what `photon quantize` wrote it at (asking a
+  /// quantized folder for another precision is an error, see
+  /// ``PhotonLoading/ModelFolder/loadPrecision(_:)``).
   public static func causalLanguageModel(
-    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+    folder: ModelFolder, backend: any Backend, precision: Precision? = nil
   ) throws -> GPT2LMHeadModel {
     guard case .gpt2(let config) = folder.config else {
       throw PhotonError(
@@ -413,6 +415,7 @@ extension ModelRegistry {
         "\(folder.configURL.path): text generation is supported for model_type gpt2, not '\(folder.config.modelType.rawValue)'"
       )
     }
+    let precision = try folder.loadPrecision(precision)
     return try GPT2LMHeadModel(
       weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config,
       backend: backend, precision: precision)

@@ -86,6 +86,38 @@ struct GPT2Weights: Sendable {
     try backend.linearWeight(values, outFeatures: outFeatures, inFeatures: inFeatures, precision: precision)
   }
 
+  /// The `Conv1D` weight `weight` of this scope as a linear weight `[out, in]` at ``precision``.
+  ///
+  /// An fp32 checkpoint stores it `[in, out]`: transposed here once. A `photon quantize` folder
+  /// stores it transposed already (I8 `[out, in]` + `weight_scale` `[out, ceil(in/32)]`, or F16
+  /// `[out, in]`), so the blocks run along the input axis as for every other linear weight; it goes
+  /// to the backend as stored.
+  ///
+  /// - Throws: `.shapeMismatch` naming the tensor, its shape and `[out, in]` for a quantized weight
+  ///   of another shape (one left `[in, out]`); the errors of
+  ///   ``PhotonLoading/WeightScope/linearWeight(_:outFeatures:inFeatures:allowFloat:)`` (a scale of
+  ///   the wrong shape names both tensors).
+  func conv1DWeight(in inFeatures: Int, out outFeatures: Int) throws -> LinearWeight {
+    if case .checkpoint(let weights) = source, weights.weights.quantization != nil {
+      if let name = weights.resolve("weight"), let shape = weights.shape(of: "weight"),
+        shape != [outFeatures, inFeatures]
+      {
+        throw PhotonError(
+          .shapeMismatch,
+          "\(weights.weights.url.path): quantized GPT-2 Conv1D weight '\(name)' has shape \(shape), expected [out, in] = [\(outFeatures), \(inFeatures)] (photon quantize stores Conv1D weights transposed from the fp32 checkpoint's [in, out])"
+        )
+      }
+      return try Parameters(scope: weights, backend: backend, precision: precision).linearWeight(
+        ["weight"], outFeatures: outFeatures, inFeatures: inFeatures)
+    }
+    let stored = try values("weight", shape: [inFeatures, outFeatures])  // [in, out]
+    var transposed = [Float](repeating: 0, count: stored.count)
+    for i in 0..<inFeatures {
+      for o in 0..<outFeatures { transposed[o * inFeatures + i] = stored[i * outFeatures + o] }
+    }
+    return try linearWeight(transposed, outFeatures: outFeatures, inFeatures: inFeatures)
+  }
+
   /// `nn.LayerNorm` `name` (`weight`, `bias`).
   func layerNorm(_ name: String, channels: Int, eps: Float) throws -> LayerNorm {
     let p = scope(name)

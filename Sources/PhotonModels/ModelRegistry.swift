@@ -38,7 +38,8 @@ func validate(_ batch: EncoderBatch, maxLength: Int, vocabulary: Int, model: Str
   if let bad = batch.ids.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
     throw PhotonError(
       .invalidInput,
-      "token id \(batch.ids[bad]) at row \(bad / max(batch.length, 1)), position \(bad % max(batch.length, 1)) is outside the vocabulary [0, \(vocabulary))")
+      "token id \(batch.ids[bad]) at row \(bad / max(batch.length, 1)), position \(bad % max(batch.length, 1)) is outside the vocabulary [0, \(vocabulary))"
+    )
   }
 }
 
@@ -56,34 +57,29 @@ public enum ModelRegistry {
     let weights = try folder.openWeights()
     switch folder.config {
     case .bert(let config):
-      return try BertModel(weights: weights.scope("", modelPrefix: "bert"), config: config, backend: backend, precision: precision)
+      return try BertModel(
+        weights: weights.scope("", modelPrefix: "bert"), config: config, backend: backend, precision: precision)
     case .roberta(let config), .xlmRoberta(let config):
       return try BertModel(
         weights: weights.scope("", modelPrefix: "roberta"), config: config, backend: backend, roberta: true,
         precision: precision)
     case .distilBert(let config):
-      return try DistilBertModel(weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend,
+      return try DistilBertModel(
+        weights: weights.scope("", modelPrefix: "distilbert"), config: config, backend: backend,
         precision: precision)
     case .t5(let config):
-      guard folder.quantization == nil else { throw quantizedUnsupported(folder) }
       // T5EncoderModel: the encoder stack of a T5 checkpoint (full or encoder-only).
       return try T5EncoderModel(weights: weights.scope(""), config: config, backend: backend, precision: precision)
     case .gpt2:
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): model_type '\(folder.config.modelType.rawValue)' is a generator; encoders supported: bert, roberta, xlm-roberta, distilbert, t5")
+        "\(folder.configURL.path): model_type '\(folder.config.modelType.rawValue)' is a generator; encoders supported: bert, roberta, xlm-roberta, distilbert, t5"
+      )
     }
   }
 }
 
 extension ModelRegistry {
-  /// Quantized folders are written for BERT-family encoders only (`photon quantize` refuses others).
-  static func quantizedUnsupported(_ folder: ModelFolder) -> PhotonError {
-    PhotonError(
-      .unsupported,
-      "\(folder.configURL.path): quantization_config on model_type '\(folder.config.modelType.rawValue)': Photon loads quantized folders of bert, roberta, xlm-roberta and distilbert")
-  }
-
   /// `BertForSequenceClassification` from a BERT-type folder (heads of other architectures are
   /// not supported yet and are named in the error).
   public static func sequenceClassifier(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws
@@ -92,7 +88,8 @@ extension ModelRegistry {
     guard case .bert(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): sequence classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+        "\(folder.configURL.path): sequence classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'"
+      )
     }
     let precision = try folder.loadPrecision(precision)
     return try BertForSequenceClassification(
@@ -107,7 +104,8 @@ extension ModelRegistry {
     guard case .bert(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): token classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+        "\(folder.configURL.path): token classification is supported for model_type bert, not '\(folder.config.modelType.rawValue)'"
+      )
     }
     let precision = try folder.loadPrecision(precision)
     return try BertForTokenClassification(
@@ -116,11 +114,14 @@ extension ModelRegistry {
   }
 
   /// `BertForMaskedLM` from a BERT-type folder.
-  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws -> BertForMaskedLM {
+  public static func maskedLanguageModel(folder: ModelFolder, backend: any Backend, precision: Precision? = nil) throws
+    -> BertForMaskedLM
+  {
     guard case .bert(let config) = folder.config else {
       throw PhotonError(
         .unsupported,
-        "\(folder.configURL.path): fill-mask is supported for model_type bert, not '\(folder.config.modelType.rawValue)'")
+        "\(folder.configURL.path): fill-mask is supported for model_type bert, not '\(folder.config.modelType.rawValue)'"
+      )
     }
     let precision = try folder.loadPrecision(precision)
     return try BertForMaskedLM(

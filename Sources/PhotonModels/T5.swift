@@ -151,11 +151,10 @@ struct T5CausalSelfAttention: Sendable {
 
   init(_ p: Parameters, config: T5Config) throws {
     let (c, inner) = (config.dModel, config.numHeads * config.dKV)
-    var stacked: [Float] = []
-    for name in ["q", "k", "v"] { stacked += try p.values("\(name).weight", shape: [inner, c]) }
+    // Rows stacked [q; k; v]; a quantized folder's blocks run along the input axis, so their
+    // scales stack with them unchanged.
     qkv = Linear(
-      weight: try p.backend.linearWeight(
-        stacked, outFeatures: 3 * inner, inFeatures: c, precision: p.precision),
+      weight: try p.linearWeight(["q.weight", "k.weight", "v.weight"], outFeatures: inner, inFeatures: c),
       bias: nil)
     o = try Linear(p, "o", in: inner, out: c, bias: false)
     heads = config.numHeads
@@ -394,6 +393,15 @@ public final class T5ForConditionalGeneration: Sendable {
       decoder, "final_layer_norm", channels: config.dModel, eps: config.layerNormEpsilon)
     let (vocab, c) = (config.vocabSize, config.dModel)
     let untied = !config.tieWordEmbeddings && weights.contains("lm_head.weight")
+    if untied && !config.scaleDecoderOutputs {
+      // An untied, unscaled head is an ordinary linear weight: a `photon quantize` folder stores
+      // it quantized and it goes to the backend as stored.
+      lmHead = try Parameters(scope: weights, backend: backend, precision: precision).linearWeight(
+        ["lm_head.weight"], outFeatures: vocab, inFeatures: c)
+      return
+    }
+    // A tied head (or a scaled one) is float in every checkpoint, quantized folders included, and
+    // quantized here after the scaling — what `--precision` does, so both agree bit for bit.
     var head = try weights.tensor(untied ? "lm_head.weight" : Self.embeddingName(weights), shape: [vocab, c])
       .values
     // HF multiplies the decoder output by d_model^-0.5 before lm_head (scale_decoder_outputs; the
@@ -546,9 +554,11 @@ public final class T5ForConditionalGeneration: Sendable {
 extension ModelRegistry {
   /// `T5ForConditionalGeneration` from a T5-type folder.
   /// `precision` applies to every linear weight, the LM head included (see
-  /// ``T5ForConditionalGeneration/init(weights:config:backend:precision:)``).
+  /// ``T5ForConditionalGeneration/init(weights:config:backend:precision:)``); nil means the
+  /// folder's own (fp32, or what `photon quantize` wrote it at; see
+  /// ``PhotonLoading/ModelFolder/loadPrecision(_:)``).
   public static func text2textModel(
-    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+    folder: ModelFolder, backend: any Backend, precision: Precision? = nil
   ) throws -> T5ForConditionalGeneration {
     guard case .t5(let config) = folder.config else {
       throw PhotonError(
@@ -556,14 +566,16 @@ extension ModelRegistry {
         "\(folder.configURL.path): text-to-text generation is supported for model_type t5, not '\(folder.config.modelType.rawValue)'"
       )
     }
+    let precision = try folder.loadPrecision(precision)
     return try T5ForConditionalGeneration(
       weights: folder.openWeights().scope(""), config: config, backend: backend,
       precision: precision)
   }
 
-  /// `T5EncoderModel` from a T5-type folder (a full T5 checkpoint or an encoder-only one).
+  /// `T5EncoderModel` from a T5-type folder (a full T5 checkpoint or an encoder-only one);
+  /// `precision` as for ``text2textModel(folder:backend:precision:)``.
   public static func t5Encoder(
-    folder: ModelFolder, backend: any Backend, precision: Precision = .fp32
+    folder: ModelFolder, backend: any Backend, precision: Precision? = nil
   ) throws -> T5EncoderModel {
     guard case .t5(let config) = folder.config else {
       throw PhotonError(
@@ -571,6 +583,7 @@ extension ModelRegistry {
         "\(folder.configURL.path): the T5 encoder needs model_type t5, not '\(folder.config.modelType.rawValue)'"
       )
     }
+    let precision = try folder.loadPrecision(precision)
     return try T5EncoderModel(
       weights: folder.openWeights().scope(""), config: config, backend: backend,
       precision: precision)

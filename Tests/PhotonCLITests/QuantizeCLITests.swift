@@ -87,4 +87,38 @@ struct QuantizeCLITests {
     #expect(fp32.status != 0)
     #expect(fp32.stderr.contains("int8 only, not fp32"), "\(fp32.stderr)")
   }
+
+  /// GPT-2 and T5 folders: `photon generate --model OUT` prints what `--precision` prints on the
+  /// original (token ids and text, greedy), on both backends; `bench --generate` runs the GPT-2
+  /// folder at its precision; another precision is refused.
+  @Test(arguments: ["cpu", "gpu"], ["tiny-gpt2", "tiny-t5"])
+  func quantizedGeneratorFolderGeneratesAsPrecisionDoes(backend: String, model: String) throws {
+    let scratch = Scratch()
+    let source = Fixtures.url("tiny-models/\(model)").path
+    let input = Data("\"the quick brown fox\"\n\"Hello, world!\"\n".utf8)
+    for precision in ["int8", "fp16"] {
+      let out = scratch.url.appendingPathComponent("\(model)-\(precision)").path
+      let written = try CLITests.photon(["quantize", "--model", source, "--precision", precision, "--out", out])
+      #expect(written.status == 0, "\(written.stderr)")
+      let common = ["generate", "--backend", backend, "--max-new-tokens", "8", "--jsonl"]
+      let fromFolder = try CLITests.photon(common + ["--model", out], input: input)
+      let atLoad = try CLITests.photon(common + ["--model", source, "--precision", precision], input: input)
+      #expect(fromFolder.status == 0 && atLoad.status == 0, "\(fromFolder.stderr) \(atLoad.stderr)")
+      #expect(CLITests.lines(fromFolder.stdout).count == 2)
+      #expect(fromFolder.stdout == atLoad.stdout, "\(model) \(backend) \(precision)")
+    }
+    let out = scratch.url.appendingPathComponent("\(model)-int8").path
+    let fp32 = try CLITests.photon(["generate", "--backend", backend, "--model", out, "--precision", "fp32", "Hi"])
+    #expect(fp32.status != 0)
+    #expect(fp32.stderr.contains("int8 only, not fp32"), "\(fp32.stderr)")
+    if model == "tiny-gpt2" {
+      let bench = try CLITests.photon([
+        "bench", "--generate", "--model", out, "--backend", backend, "--prompt-len", "4", "--new-tokens", "2",
+        "--iterations", "1", "--warmup", "0", "--json",
+      ])
+      #expect(bench.status == 0, "\(bench.stderr)")
+      let result = try #require(try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any])
+      #expect(result["precision"] as? String == "int8")
+    }
+  }
 }

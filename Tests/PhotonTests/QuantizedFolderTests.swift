@@ -184,11 +184,6 @@ struct QuantizedFolderTests {
     #expect(throws: PhotonError.self) {
       try ModelQuantizer.quantize(model: tiny, precision: .fp32, output: scratch.folder("a"))
     }
-    let gpt2 = #expect(throws: PhotonError.self) {
-      try ModelQuantizer.quantize(
-        model: Fixtures.url("tiny-models/tiny-gpt2"), precision: .int8, output: scratch.folder("b"))
-    }
-    #expect(gpt2?.code == .unsupported && gpt2?.message.contains("'gpt2'") == true)
     let quantized = scratch.folder("c")
     try ModelQuantizer.quantize(model: tiny, precision: .int8, output: quantized)
     let again = #expect(throws: PhotonError.self) {
