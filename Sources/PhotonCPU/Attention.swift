@@ -21,67 +21,63 @@ extension CPUBackend {
       k = View(values: try key.hostFloats(), offset: 0, rowStride: s.channels)
       v = View(values: try value.hostFloats(), offset: 0, rowStride: s.channels)
     }
-    let maskValues = try mask?.hostInts()
-    let (tq, tk, hs) = (s.queryLength, s.keyLength, s.headSize)
-    var y = [Float](repeating: 0, count: s.batch * tq * s.channels)
-    // Heads are independent: each (batch, head) pair runs on its own thread with its own scratch
-    // and writes its own columns of y.
-    y.withUnsafeMutableBufferPointer { output in
-      let output = SendableBuffer(output)
-      DispatchQueue.concurrentPerform(iterations: s.batch * heads) { pair in
-        let (b, h) = (pair / heads, pair % heads)
-        var qh = [Float](repeating: 0, count: tq * hs)
-        var kh = [Float](repeating: 0, count: tk * hs)
-        var vh = [Float](repeating: 0, count: tk * hs)
-        var scores = [Float](repeating: 0, count: tq * tk)
-        var yh = [Float](repeating: 0, count: tq * hs)
-        for i in 0..<tq { for d in 0..<hs { qh[i * hs + d] = q[b * tq + i, h * hs + d] } }
-        for j in 0..<tk {
-          for d in 0..<hs {
-            kh[j * hs + d] = k[b * tk + j, h * hs + d]
-            vh[j * hs + d] = v[b * tk + j, h * hs + d]
+    let (batch, tq, tk, hs, c) = (s.batch, s.queryLength, s.keyLength, s.headSize, s.channels)
+    // transformers' additive mask: float32.min, not -inf, so a fully padded row still gets a
+    // (uniform) distribution rather than NaN.
+    let maskBias = try mask?.hostInts().map { $0 == 0 ? -Float.greatestFiniteMagnitude : 0 }
+      ?? [Float](repeating: 0, count: batch * tk)
+    let y = [Float](filling: batch * tq * c) { y in
+      guard !y.isEmpty else { return }
+      guard tk > 0, hs > 0 else { return y.initialize(repeating: 0) }
+      q.values.withUnsafeBufferPointer { qs in
+        k.values.withUnsafeBufferPointer { ks in
+          v.values.withUnsafeBufferPointer { vs in
+            // Heads are independent: each chunk of (batch, head) pairs has its own score matrix
+            // and writes its own columns of y.
+            Parallel.forEachChunk(of: batch * heads, grain: 1) { pairs in
+              var scores = [Float](repeating: 0, count: tq * tk)
+              scores.withUnsafeMutableBufferPointer { scores in
+                for pair in pairs {
+                  let (b, h) = (pair / heads, pair % heads)
+                  // Q, K and V of this head read in place: row strides skip the other heads (and
+                  // the other two thirds of a packed QKV tensor).
+                  let query = qs.baseAddress! + q.offset + b * tq * q.rowStride + h * hs
+                  let key = ks.baseAddress! + k.offset + b * tk * k.rowStride + h * hs
+                  let value = vs.baseAddress! + v.offset + b * tk * v.rowStride + h * hs
+                  // The explicit [Tq, Tk] score matrix Q·Kᵀ.
+                  sgemm(
+                    m: tq, n: tk, k: hs, query, lda: q.rowStride, key, ldb: k.rowStride,
+                    transposeB: true, scores.baseAddress!, ldc: tk)
+                  maskBias.withUnsafeBufferPointer { maskBias in
+                    for i in 0..<tq {
+                      let row = scores.baseAddress! + i * tk
+                      // Causally hidden keys are left out entirely (weight exactly 0), as the
+                      // kernels do.
+                      let visible = causal ? max(0, min(tk, i + tk - tq + 1)) : tk
+                      for j in 0..<visible { row[j] = row[j] * scale + maskBias[b * tk + j] }
+                      for j in visible..<tk { row[j] = 0 }
+                      softmaxInPlace(UnsafeMutableBufferPointer(start: row, count: visible))
+                    }
+                  }
+                  sgemm(
+                    m: tq, n: hs, k: tk, scores.baseAddress!, lda: tk, value, ldb: v.rowStride,
+                    transposeB: false, y.baseAddress! + b * tq * c + h * hs, ldc: c)
+                }
+              }
+            }
           }
-        }
-        // The explicit [Tq, Tk] score matrix Q·Kᵀ.
-        matmul(qh, kh, into: &scores, m: tq, n: tk, k: hs, transposeB: true)
-        for i in 0..<tq {
-          for j in 0..<tk {
-            var score = scores[i * tk + j] * scale
-            // Additive masks as transformers builds them: float32.min, not -inf, so a fully
-            // padded row still gets a (uniform) distribution rather than NaN.
-            if let maskValues, maskValues[b * tk + j] == 0 { score += -Float.greatestFiniteMagnitude }
-            scores[i * tk + j] = score
-          }
-          // Causally hidden keys are left out entirely (weight exactly 0), as the kernels do.
-          let visible = causal ? max(0, min(tk, i + tk - tq + 1)) : tk
-          for j in visible..<tk { scores[i * tk + j] = 0 }
-          softmaxInPlace(&scores[(i * tk)..<(i * tk + visible)])
-        }
-        matmul(scores, vh, into: &yh, m: tq, n: hs, k: tk, transposeB: false)
-        for i in 0..<tq {
-          for d in 0..<hs { output[(b * tq + i) * s.channels + h * hs + d] = yh[i * hs + d] }
         }
       }
     }
-    return .host(y, shape: [s.batch, tq, s.channels])
+    return .host(y, shape: [batch, tq, c])
   }
 
-  /// A buffer that concurrent iterations write at disjoint indices.
-  struct SendableBuffer: @unchecked Sendable {
-    let base: UnsafeMutableBufferPointer<Float>
-    init(_ base: UnsafeMutableBufferPointer<Float>) { self.base = base }
-    subscript(index: Int) -> Float {
-      get { base[index] }
-      nonmutating set { base[index] = newValue }
-    }
-  }
-
-  /// A strided window onto a row-major matrix (one of Q, K, V inside a packed QKV tensor).
+  /// One of Q, K, V inside its tensor: columns from `offset` on, rows `rowStride` apart (a third
+  /// of a packed QKV tensor, or a whole separate one).
   struct View {
     let values: [Float]
     let offset: Int
     let rowStride: Int
-    subscript(row: Int, column: Int) -> Float { values[row * rowStride + offset + column] }
   }
 
   // x, y: [..., C]
@@ -89,19 +85,33 @@ extension CPUBackend {
     try ShapeCheck.float(x, "x", op: "softmax")
     var values = try x.hostFloats()
     let c = x.lastDimension
-    for row in 0..<x.rows { softmaxInPlace(&values[(row * c)..<((row + 1) * c)]) }
+    values.withUnsafeMutableBufferPointer { values in
+      Parallel.forEachChunk(of: c > 0 ? x.rows : 0, grain: 16) { rows in
+        for row in rows { softmaxInPlace(.init(rebasing: values[(row * c)..<((row + 1) * c)])) }
+      }
+    }
     return .host(values, shape: x.shape)
   }
 
-  /// Two passes: the row maximum, then exponentials normalised by their sum.
-  func softmaxInPlace(_ row: inout ArraySlice<Float>) {
-    guard let maximum = row.max() else { return }
+  /// Two passes: the row maximum, then exponentials normalised by their sum (kept in Double).
+  func softmaxInPlace(_ row: UnsafeMutableBufferPointer<Float>) {
+    guard let first = row.first else { return }
+    // The maximum in eight lanes: one chain of dependent `max`es would cost more than the exps.
+    let whole = row.count / 8 * 8
+    var lanes = SIMD8(repeating: first)
+    let raw = UnsafeRawPointer(row.baseAddress!)
+    for j in stride(from: 0, to: whole, by: 8) {
+      lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+    }
+    var maximum = lanes.max()
+    for j in whole..<row.count { maximum = max(maximum, row[j]) }
     var sum = 0.0
     for i in row.indices {
-      row[i] = Foundation.exp(row[i] - maximum)
+      row[i] = expf(row[i] - maximum)
       sum += Double(row[i])
     }
-    for i in row.indices { row[i] = Float(Double(row[i]) / sum) }
+    let inverse = Float(1 / sum)
+    for i in row.indices { row[i] *= inverse }
   }
 
   public func tanh(_ x: Tensor) throws -> Tensor {
@@ -116,16 +126,22 @@ extension CPUBackend {
     let values = try x.hostFloats()
     let m = try mask.hostInts()
     var y = [Float](repeating: 0, count: batch * c)
+    // Row by row (each position's vector is contiguous), summing in position order.
     for b in 0..<batch {
       let kept = (0..<t).filter { m[b * t + $0] != 0 }
-      for j in 0..<c {
-        let column = kept.map { values[(b * t + $0) * c + j] }
-        switch mode {
-        case .cls: y[b * c + j] = t > 0 ? values[(b * t) * c + j] : 0
-        // sentence-transformers divides by the mask sum clamped to 1e-9: an all-padding row is 0.
-        case .mean: y[b * c + j] = column.reduce(0, +) / Float(max(column.count, 1))
-        // …and fills padding with -1e9 before the max: an all-padding row gives -1e9.
-        case .max: y[b * c + j] = column.max() ?? -1e9
+      let out = b * c
+      switch mode {
+      case .cls:
+        if t > 0 { for j in 0..<c { y[out + j] = values[b * t * c + j] } }
+      // sentence-transformers divides by the mask sum clamped to 1e-9: an all-padding row is 0.
+      case .mean:
+        for position in kept { for j in 0..<c { y[out + j] += values[(b * t + position) * c + j] } }
+        for j in 0..<c { y[out + j] /= Float(max(kept.count, 1)) }
+      // …and fills padding with -1e9 before the max: an all-padding row gives -1e9.
+      case .max:
+        for j in 0..<c { y[out + j] = kept.isEmpty ? -1e9 : -Float.infinity }
+        for position in kept {
+          for j in 0..<c { y[out + j] = max(y[out + j], values[(b * t + position) * c + j]) }
         }
       }
     }

@@ -2,14 +2,15 @@ import PhotonCore
 
 /// The reference backend: each op computed the plain way, in readable Swift, so the OpenCL kernels
 /// are checked against a different algorithm (explicit score matrix, two-pass softmax). Large
-/// matrix products go through `cblas_sgemm` so that tests on real models stay fast.
+/// matrix products go through `cblas_sgemm` so that tests on real models stay fast. Ops run their
+/// rows in parallel chunks on every core, with OpenBLAS single-threaded inside (see ``Parallel``).
 ///
 /// Each op lives in its own file (`Linear.swift`, `Attention.swift`, …) next to its kernel's name.
 public final class CPUBackend: Backend, @unchecked Sendable {
   public let kind = BackendKind.cpu
   public var deviceName: String { "CPU reference (Swift + OpenBLAS)" }
 
-  public init() {}
+  public init() { Parallel.singleThreadedBLAS }
 
   public func tensor(_ values: [Float], shape: [Int]) throws -> Tensor {
     try ShapeCheck.values(count: values.count, shape: shape)

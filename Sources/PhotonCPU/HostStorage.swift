@@ -36,3 +36,13 @@ extension Tensor {
     Tensor(shape: shape, dtype: .float32, storage: HostStorage(floats: values))
   }
 }
+
+extension Array where Element == Float {
+  /// An array of `count` floats that `fill` writes entirely (no zeroing pass first).
+  init(filling count: Int, _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) {
+    self.init(unsafeUninitializedCapacity: count) { buffer, initialized in
+      fill(buffer)
+      initialized = count
+    }
+  }
+}

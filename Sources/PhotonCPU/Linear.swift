@@ -9,57 +9,111 @@ extension CPUBackend {
   {
     let shape = try ShapeCheck.linear(x, weight, bias: bias)
     let (t, k, n) = (x.rows, weight.inFeatures, weight.outFeatures)
-    var y = [Float](repeating: 0, count: t * n)
-    try matmul(x.hostFloats(), hostWeights(weight), into: &y, m: t, n: n, k: k, transposeB: true)
-    let b = try bias?.hostFloats()
-    for row in 0..<t {
-      for col in 0..<n {
-        y[row * n + col] = activation.apply(y[row * n + col] + (b?[col] ?? 0))
+    let (xs, ws) = (try x.hostFloats(), try hostWeights(weight))
+    let bs = try bias?.hostFloats() ?? [Float](repeating: 0, count: n)
+    let y = [Float](filling: t * n) { y in
+      guard t > 0, n > 0 else { return }
+      guard k > 0 else {
+        for row in 0..<t { addBias(bs, activation, to: y.baseAddress! + row * n, columns: 0..<n) }
+        return
+      }
+      xs.withUnsafeBufferPointer { xs in
+        ws.withUnsafeBufferPointer { ws in
+          let (x, w, y) = (xs.baseAddress!, ws.baseAddress!, y.baseAddress!)
+          // Chunks of rows, each multiplied then given its epilogue while still in cache; with only a
+          // few rows (batch 1, decoding) chunks of output columns instead, so every core has work.
+          if t >= 2 * Self.gemmRowGrain {
+            Parallel.forEachChunk(of: t, grain: Self.gemmRowGrain, chunksPerCore: 1) { rows in
+              let first = rows.lowerBound
+              sgemm(
+                m: rows.count, n: n, k: k, x + first * k, lda: k, w, ldb: k, transposeB: true,
+                y + first * n, ldc: n)
+              for row in rows { addBias(bs, activation, to: y + row * n, columns: 0..<n) }
+            }
+          } else {
+            Parallel.forEachChunk(of: n, grain: Self.gemmColumnGrain, chunksPerCore: 1) { columns in
+              let first = columns.lowerBound
+              sgemm(
+                m: t, n: columns.count, k: k, x, lda: k, w + first * k, ldb: k, transposeB: true,
+                y + first, ldc: n)
+              for row in 0..<t { addBias(bs, activation, to: y + row * n, columns: columns) }
+            }
+          }
+        }
       }
     }
     return .host(y, shape: shape)
+  }
+
+  /// Smallest GEMM chunks worth a call each (a call packs the whole weight matrix, or its columns).
+  static let gemmRowGrain = 64
+  static let gemmColumnGrain = 128
+
+  /// `y[j] = act(y[j] + bias[j])` for `j` in `columns` of one output row.
+  private func addBias(
+    _ bias: [Float], _ activation: Activation, to y: UnsafeMutablePointer<Float>, columns: Range<Int>
+  ) {
+    bias.withUnsafeBufferPointer { b in
+      // The switch outside the loop, so the plain bias add vectorises.
+      if activation == .identity {
+        for j in columns { y[j] += b[j] }
+      } else {
+        for j in columns { y[j] = activation.apply(y[j] + b[j]) }
+      }
+    }
   }
 
   // a: [B, M, K], b: [B, K, N] or [B, N, K], c: [B, M, N]
   public func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor {
     let (batch, m, n, k) = try ShapeCheck.batchedMatmul(a, b, transposeB: transposeB)
     let (av, bv) = (try a.hostFloats(), try b.hostFloats())
-    var c = [Float](repeating: 0, count: batch * m * n)
-    var cSlice = [Float](repeating: 0, count: m * n)
-    for i in 0..<batch {
-      matmul(
-        Array(av[(i * m * k)..<((i + 1) * m * k)]), Array(bv[(i * k * n)..<((i + 1) * k * n)]),
-        into: &cSlice, m: m, n: n, k: k, transposeB: transposeB)
-      c.replaceSubrange((i * m * n)..<((i + 1) * m * n), with: cSlice)
+    let c = [Float](filling: batch * m * n) { c in
+      guard batch > 0, m > 0, n > 0 else { return }
+      guard k > 0 else { return c.initialize(repeating: 0) }
+      av.withUnsafeBufferPointer { av in
+        bv.withUnsafeBufferPointer { bv in
+          let (a, b, c) = (av.baseAddress!, bv.baseAddress!, c.baseAddress!)
+          Parallel.forEachChunk(of: batch, grain: 1) { items in
+            for i in items {
+              sgemm(
+                m: m, n: n, k: k, a + i * m * k, lda: k, b + i * k * n, ldb: transposeB ? k : n,
+                transposeB: transposeB, c + i * m * n, ldc: n)
+            }
+          }
+        }
+      }
     }
     return .host(c, shape: [batch, m, n])
   }
+}
 
-  /// `c = a·b` or `a·bᵀ`, row-major, through OpenBLAS.
-  func matmul(
-    _ a: [Float], _ b: [Float], into c: inout [Float], m: Int, n: Int, k: Int, transposeB: Bool
-  ) {
-    guard m > 0, n > 0 else { return }
-    guard k > 0 else {
-      for i in c.indices { c[i] = 0 }
-      return
-    }
-    cblas_sgemm(
-      CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-      Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n), 0, &c, Int32(n))
+/// `c = a·b` or `a·bᵀ` through OpenBLAS, row-major with leading dimensions (so a head's columns can
+/// be read in place from a packed QKV tensor). Single-threaded: callers parallelise around it.
+/// a: [m, k] (lda), b: [k, n] or [n, k] (ldb), c: [m, n] (ldc), overwritten.
+func sgemm(
+  m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+  transposeB: Bool, _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+  guard m > 0, n > 0 else { return }
+  guard k > 0 else {
+    for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+    return
   }
+  cblas_sgemm(
+    CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n),
+    Int32(k), 1, a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
 }
 
 extension Activation {
-  /// The activation as PyTorch computes it (in Double, so the reference is not the weak link).
+  /// The activation as PyTorch computes it, in fp32 (`erff`, `tanhf`: glibc's float functions are
+  /// accurate to an ulp or two, far inside the tolerances the kernels are held to).
   public func apply(_ x: Float) -> Float {
-    let v = Double(x)
     switch self {
     case .identity: return x
     case .relu: return max(x, 0)
-    case .gelu: return Float(0.5 * v * (1 + erf(v / 2.0.squareRoot())))
+    case .gelu: return 0.5 * x * (1 + erff(x * Float(0.5.squareRoot())))
     case .geluTanh:
-      return Float(0.5 * v * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (v + 0.044715 * v * v * v))))
+      return 0.5 * x * (1 + tanhf(Float((2 / Double.pi).squareRoot()) * (x + 0.044715 * x * x * x)))
     }
   }
 }

@@ -7,33 +7,60 @@ extension CPUBackend {
     throws -> Tensor
   {
     try ShapeCheck.layerNorm(x, residual: residual, weight: weight, bias: bias)
-    var values = try x.hostFloats()
-    if let residual {
-      let r = try residual.hostFloats()
-      for i in values.indices { values[i] += r[i] }
-    }
+    let (xs, rs) = (try x.hostFloats(), try residual?.hostFloats() ?? [])
     let (g, b) = (try weight.hostFloats(), try bias.hostFloats())
     let c = x.lastDimension
-    for row in 0..<x.rows {
-      layerNormRow(&values[(row * c)..<((row + 1) * c)], weight: g, bias: b, eps: eps)
+    let y = [Float](filling: xs.count) { y in
+      xs.withUnsafeBufferPointer { xs in
+        rs.withUnsafeBufferPointer { rs in
+          Parallel.forEachChunk(of: c > 0 ? x.rows : 0, grain: 16) { rows in
+            for row in rows {
+              let start = row * c
+              let values = UnsafeMutableBufferPointer(rebasing: y[start..<(start + c)])
+              if rs.isEmpty {
+                for j in 0..<c { values[j] = xs[start + j] }
+              } else {
+                for j in 0..<c { values[j] = xs[start + j] + rs[start + j] }
+              }
+              layerNormRow(values, weight: g, bias: b, eps: eps)
+            }
+          }
+        }
+      }
     }
-    return .host(values, shape: x.shape)
+    return .host(y, shape: x.shape)
   }
 
-  /// Two passes: mean, then variance of the centred values (biased, as PyTorch).
-  func layerNormRow(_ row: inout ArraySlice<Float>, weight: [Float], bias: [Float], eps: Float) {
+  /// Two passes: mean, then variance of the centred values (biased, as PyTorch). Each sum runs in
+  /// eight fp32 lanes: a few dozen terms per lane, so rounding stays far below the tolerances,
+  /// and the loop is not one long chain of dependent additions.
+  func layerNormRow(_ row: UnsafeMutableBufferPointer<Float>, weight: [Float], bias: [Float], eps: Float) {
     let c = row.count
-    let start = row.startIndex
-    var mean = 0.0
-    for v in row { mean += Double(v) }
-    mean /= Double(c)
-    var variance = 0.0
-    for v in row { variance += (Double(v) - mean) * (Double(v) - mean) }
-    variance /= Double(c)
-    let inverse = 1 / (variance + Double(eps)).squareRoot()
-    for j in 0..<c {
-      row[start + j] = Float((Double(row[start + j]) - mean) * inverse) * weight[j] + bias[j]
+    let mean = Self.laneSum(row) { $0 } / Float(c)
+    let variance = Self.laneSum(row) { ($0 - mean) * ($0 - mean) } / Float(c)
+    let inverse = 1 / (variance + eps).squareRoot()
+    weight.withUnsafeBufferPointer { weight in
+      bias.withUnsafeBufferPointer { bias in
+        for j in 0..<c { row[j] = (row[j] - mean) * inverse * weight[j] + bias[j] }
+      }
     }
+  }
+
+  /// `Σ term(x)` over `values`, accumulated in eight lanes.
+  @inline(__always)
+  static func laneSum(
+    _ values: UnsafeMutableBufferPointer<Float>, _ term: (SIMD8<Float>) -> SIMD8<Float>
+  ) -> Float {
+    let whole = values.count / 8 * 8
+    var lanes = SIMD8<Float>()
+    let raw = UnsafeRawPointer(values.baseAddress!)
+    for j in stride(from: 0, to: whole, by: 8) {
+      lanes += term(raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+    }
+    var sum = lanes.sum()
+    // The last `count % 8` values, one lane each.
+    for j in whole..<values.count { sum += term(SIMD8(repeating: values[j]))[0] }
+    return sum
   }
 
   // ids, positions, tokenTypes: [B, T]; tables: [rows, C]; y: [B, T, C]
@@ -57,15 +84,19 @@ extension CPUBackend {
     let position = try positionTable.hostFloats()
     let type = try tokenTypeTable?.hostFloats()
     let (g, b) = (try weight.hostFloats(), try bias.hostFloats())
-    var y = [Float](repeating: 0, count: idValues.count * c)
-    for token in idValues.indices {
-      let (w, p, t) = (Int(idValues[token]), Int(positionValues[token]), Int(typeValues[token]))
-      for j in 0..<c {
-        var v = word[w * c + j] + position[p * c + j]
-        if let type { v += type[t * c + j] }
-        y[token * c + j] = v
+    let y = [Float](filling: idValues.count * c) { y in
+      Parallel.forEachChunk(of: c > 0 ? idValues.count : 0, grain: 16) { tokens in
+        for token in tokens {
+          let (w, p, t) = (Int(idValues[token]), Int(positionValues[token]), Int(typeValues[token]))
+          let row = UnsafeMutableBufferPointer(rebasing: y[(token * c)..<((token + 1) * c)])
+          for j in 0..<c {
+            var v = word[w * c + j] + position[p * c + j]
+            if let type { v += type[t * c + j] }
+            row[j] = v
+          }
+          layerNormRow(row, weight: g, bias: b, eps: eps)
+        }
       }
-      layerNormRow(&y[(token * c)..<((token + 1) * c)], weight: g, bias: b, eps: eps)
     }
     return .host(y, shape: ids.shape + [c])
   }

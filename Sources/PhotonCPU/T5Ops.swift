@@ -52,7 +52,7 @@ extension CPUBackend {
             }
             scores[j] = score
           }
-          softmaxInPlace(&scores)
+          scores.withUnsafeMutableBufferPointer { softmaxInPlace($0) }
           for d in 0..<hs {
             var sum: Float = 0
             for j in 0..<visible { sum += scores[j] * v[(b * s + j) * c + h * hs + d] }
