@@ -20,6 +20,7 @@ let package = Package(
       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers", "libclblast-dev"])]),
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CMathVector", path: "Sources/CMathVector", providers: [.apt(["libc6-dev"])]),
 
     // The .cl sources, embedded into the binary at build time.
     .target(
@@ -37,7 +38,7 @@ let package = Package(
       ]),
 
     .target(name: "PhotonCore"),
-    .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS"]),
+    .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS", "CMathVector"]),
     .target(name: "PhotonOpenCL", dependencies: ["PhotonCore", "PhotonKernels", "COpenCL"]),
     .target(name: "PhotonLoading", dependencies: ["PhotonCore"]),
     .target(name: "PhotonTokenizers", dependencies: ["PhotonCore"]),

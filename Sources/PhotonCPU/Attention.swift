@@ -93,22 +93,26 @@ extension CPUBackend {
     return .host(values, shape: x.shape)
   }
 
-  /// Two passes: the row maximum, then exponentials normalised by their sum (kept in Double).
+  /// Two passes: the row maximum, then exponentials (four lanes at a time, ``VectorMath``)
+  /// normalised by their sum (kept in Double).
   func softmaxInPlace(_ row: UnsafeMutableBufferPointer<Float>) {
     guard let first = row.first else { return }
-    // The maximum in eight lanes: one chain of dependent `max`es would cost more than the exps.
-    let whole = row.count / 8 * 8
-    var lanes = SIMD8(repeating: first)
-    let raw = UnsafeRawPointer(row.baseAddress!)
-    for j in stride(from: 0, to: whole, by: 8) {
-      lanes = pointwiseMax(lanes, raw.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
-    }
-    var maximum = lanes.max()
+    let (values, whole) = (row.baseAddress!, row.count / 4 * 4)
+    // The maximum in four lanes: one chain of dependent `max`es would cost more than the exps.
+    var maxima = SIMD4(repeating: first)
+    for j in stride(from: 0, to: whole, by: 4) { maxima = pointwiseMax(maxima, values.lanes(at: j)) }
+    var maximum = maxima.max()
     for j in whole..<row.count { maximum = max(maximum, row[j]) }
-    var sum = 0.0
-    for i in row.indices {
-      row[i] = expf(row[i] - maximum)
-      sum += Double(row[i])
+    var sums = SIMD4<Double>()
+    for j in stride(from: 0, to: whole, by: 4) {
+      let e = VectorMath.exp(values.lanes(at: j) - maximum)
+      values.setLanes(e, at: j)
+      sums += SIMD4(Double(e[0]), Double(e[1]), Double(e[2]), Double(e[3]))
+    }
+    var sum = sums.sum()
+    for j in whole..<row.count {
+      row[j] = VectorMath.exp(SIMD4(repeating: row[j] - maximum))[0]
+      sum += Double(row[j])
     }
     let inverse = Float(1 / sum)
     for i in row.indices { row[i] *= inverse }

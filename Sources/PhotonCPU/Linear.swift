@@ -49,17 +49,18 @@ extension CPUBackend {
   static let gemmRowGrain = 64
   static let gemmColumnGrain = 128
 
-  /// `y[j] = act(y[j] + bias[j])` for `j` in `columns` of one output row.
+  /// `y[j] = act(y[j] + bias[j])` for `j` in `columns` of one output row, four columns at a time.
   private func addBias(
     _ bias: [Float], _ activation: Activation, to y: UnsafeMutablePointer<Float>, columns: Range<Int>
   ) {
     bias.withUnsafeBufferPointer { b in
-      // The switch outside the loop, so the plain bias add vectorises.
-      if activation == .identity {
-        for j in columns { y[j] += b[j] }
-      } else {
-        for j in columns { y[j] = activation.apply(y[j] + b[j]) }
+      let b = UnsafeMutablePointer(mutating: b.baseAddress!)
+      var j = columns.lowerBound
+      while j + 4 <= columns.upperBound {
+        y.setLanes(activation.apply(y.lanes(at: j) + b.lanes(at: j)), at: j)
+        j += 4
       }
+      for j in j..<columns.upperBound { y[j] = activation.apply(y[j] + b[j]) }
     }
   }
 
@@ -105,15 +106,20 @@ func sgemm(
 }
 
 extension Activation {
-  /// The activation as PyTorch computes it, in fp32 (`erff`, `tanhf`: glibc's float functions are
-  /// accurate to an ulp or two, far inside the tolerances the kernels are held to).
-  public func apply(_ x: Float) -> Float {
+  /// The activation as PyTorch computes it, in fp32: the four-lane formula on one value, so a
+  /// value's result does not depend on whether it fell in a group of four.
+  public func apply(_ x: Float) -> Float { apply(SIMD4(repeating: x))[0] }
+
+  /// GELU's erf through glibc's vector `erff` (``VectorMath``), tanh through `tanhf`: accurate to
+  /// a few ulp, far inside the tolerances the kernels are held to.
+  func apply(_ x: SIMD4<Float>) -> SIMD4<Float> {
     switch self {
     case .identity: return x
-    case .relu: return max(x, 0)
-    case .gelu: return 0.5 * x * (1 + erff(x * Float(0.5.squareRoot())))
+    case .relu: return pointwiseMax(x, .zero)
+    case .gelu: return 0.5 * x * (1 + VectorMath.erf(x * Float(0.5.squareRoot())))
     case .geluTanh:
-      return 0.5 * x * (1 + tanhf(Float((2 / Double.pi).squareRoot()) * (x + 0.044715 * x * x * x)))
+      let u = Float((2 / Double.pi).squareRoot()) * (x + 0.044715 * x * x * x)
+      return 0.5 * x * (1 + SIMD4(tanhf(u[0]), tanhf(u[1]), tanhf(u[2]), tanhf(u[3])))
     }
   }
 }
