@@ -23,7 +23,7 @@ extension CPUBackend {
           // Chunks of rows, each multiplied then given its epilogue while still in cache; with only a
           // few rows (batch 1, decoding) chunks of output columns instead, so every core has work.
           if t >= 2 * Self.gemmRowGrain {
-            Parallel.forEachChunk(of: t, grain: Self.gemmRowGrain, chunksPerCore: 1) { rows in
+            Parallel.forEachChunk(of: t, grain: Self.gemmRowGrain) { rows in
               let first = rows.lowerBound
               sgemm(
                 m: rows.count, n: n, k: k, x + first * k, lda: k, w, ldb: k, transposeB: true,
@@ -31,7 +31,7 @@ extension CPUBackend {
               for row in rows { addBias(bs, activation, to: y + row * n, columns: 0..<n) }
             }
           } else {
-            Parallel.forEachChunk(of: n, grain: Self.gemmColumnGrain, chunksPerCore: 1) { columns in
+            Parallel.forEachChunk(of: n, grain: Self.gemmColumnGrain) { columns in
               let first = columns.lowerBound
               sgemm(
                 m: t, n: columns.count, k: k, x, lda: k, w + first * k, ldb: k, transposeB: true,
@@ -45,7 +45,7 @@ extension CPUBackend {
     return .host(y, shape: shape)
   }
 
-  /// Smallest GEMM chunks worth a call each (a call packs the whole weight matrix, or its columns).
+  /// Smallest GEMM chunks worth a call each (a call packs its whole slice of the weight matrix).
   static let gemmRowGrain = 64
   static let gemmColumnGrain = 128
 

@@ -16,15 +16,12 @@ enum Parallel {
   static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
 
   /// Runs `body` on contiguous chunks covering `0..<count`, concurrently; returns when all are done.
-  /// Chunks hold at least `grain` items (fewer only when `count < grain`), at most
-  /// `chunksPerCore × cores` chunks are made: several per core even out a core that another process
-  /// holds for a while, one per core suits GEMMs (each call packs its whole weight matrix).
+  /// Chunks hold at least `grain` items (fewer only when `count < grain`); up to four per core, so
+  /// that a core another process holds for a while does not leave the rest waiting on its chunk.
   /// `body` must write only to memory its own chunk owns.
-  static func forEachChunk(
-    of count: Int, grain: Int, chunksPerCore: Int = 4, _ body: (Range<Int>) -> Void
-  ) {
+  static func forEachChunk(of count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
     guard count > 0 else { return }
-    let chunks = min(max(1, count / max(grain, 1)), cores * chunksPerCore)
+    let chunks = min(max(1, count / max(grain, 1)), cores * 4)
     guard chunks > 1 else { return body(0..<count) }
     withoutActuallyEscaping(body) { body in
       let work = UncheckedSendable(body)
