@@ -94,26 +94,31 @@ extension CPUBackend {
   }
 
   /// Two passes: the row maximum, then exponentials (four lanes at a time, ``VectorMath``)
-  /// normalised by their sum (kept in Double).
+  /// normalised by their sum (kept in Double). The maximum and the sum run in lanes of their own,
+  /// apart from the exp calls: one chain of dependent `max`es or additions would cost more than
+  /// the exps, and a call in the loop would spill the lanes to the stack.
   func softmaxInPlace(_ row: UnsafeMutableBufferPointer<Float>) {
     guard let first = row.first else { return }
     let (values, whole) = (row.baseAddress!, row.count / 4 * 4)
-    // The maximum in four lanes: one chain of dependent `max`es would cost more than the exps.
     var maxima = SIMD4(repeating: first)
-    for j in stride(from: 0, to: whole, by: 4) { maxima = pointwiseMax(maxima, values.lanes(at: j)) }
+    for j in stride(from: 0, to: whole, by: 4) {
+      // A compare and a blend (`pointwiseMax` goes lane by lane, for IEEE NaN rules).
+      let v = values.lanes(at: j)
+      maxima.replace(with: v, where: v .> maxima)
+    }
     var maximum = maxima.max()
     for j in whole..<row.count { maximum = max(maximum, row[j]) }
-    var sums = SIMD4<Double>()
     for j in stride(from: 0, to: whole, by: 4) {
-      let e = VectorMath.exp(values.lanes(at: j) - maximum)
-      values.setLanes(e, at: j)
-      sums += SIMD4(Double(e[0]), Double(e[1]), Double(e[2]), Double(e[3]))
+      values.setLanes(VectorMath.exp(values.lanes(at: j) - maximum), at: j)
     }
-    var sum = sums.sum()
-    for j in whole..<row.count {
-      row[j] = VectorMath.exp(SIMD4(repeating: row[j] - maximum))[0]
-      sum += Double(row[j])
+    for j in whole..<row.count { row[j] = VectorMath.exp(SIMD4(repeating: row[j] - maximum))[0] }
+    var (low, high) = (SIMD2<Double>(), SIMD2<Double>())
+    for j in stride(from: 0, to: whole, by: 4) {
+      low += SIMD2(Double(values[j]), Double(values[j + 1]))
+      high += SIMD2(Double(values[j + 2]), Double(values[j + 3]))
     }
+    var sum = (low + high).sum()
+    for j in whole..<row.count { sum += Double(row[j]) }
     let inverse = Float(1 / sum)
     for i in row.indices { row[i] *= inverse }
   }
