@@ -7,6 +7,8 @@ extension CPUBackend {
   public func linear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation)
     throws -> Tensor
   {
+    // fp16 / int8: read from the stored form (QuantizedLinear+Product.swift).
+    if weight.precision != .fp32 { return try quantizedLinear(x, weight, bias: bias, activation: activation) }
     let shape = try ShapeCheck.linear(x, weight, bias: bias)
     let (t, k, n) = (x.rows, weight.inFeatures, weight.outFeatures)
     let (xs, ws) = (try x.hostFloats(), try hostWeights(weight))
@@ -50,7 +52,7 @@ extension CPUBackend {
   static let gemmColumnGrain = 128
 
   /// `y[j] = act(y[j] + bias[j])` for `j` in `columns` of one output row, four columns at a time.
-  private func addBias(
+  func addBias(
     _ bias: [Float], _ activation: Activation, to y: UnsafeMutablePointer<Float>, columns: Range<Int>
   ) {
     bias.withUnsafeBufferPointer { b in

@@ -6,15 +6,21 @@ import PhotonCore
 final class QuantizedHostStorage: TensorStorage, @unchecked Sendable {
   let halfBits: [UInt16]
   let int8Values: [Int8]
+  /// Whether some half is ±inf or NaN (possible only in a hand-made fp16 file: quantizing at load
+  /// refuses them). The fast widening in ``QuantizedLinear`` assumes finite halves; such a weight
+  /// is widened one value at a time instead.
+  let hasNonFiniteHalves: Bool
 
   init(halfBits: [UInt16]) {
     self.halfBits = halfBits
     self.int8Values = []
+    self.hasNonFiniteHalves = halfBits.contains { $0 & 0x7c00 == 0x7c00 }
   }
 
   init(int8Values: [Int8]) {
     self.halfBits = []
     self.int8Values = int8Values
+    self.hasNonFiniteHalves = false
   }
 }
 
