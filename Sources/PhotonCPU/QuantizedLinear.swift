@@ -64,6 +64,8 @@ extension CPUBackend {
 
   /// The fp32 weights `[N, K]` a linear layer multiplies by: as stored for fp32, else dequantized
   /// the plain way, element by element (the kernels widen and scale inside the GEMM instead).
+  /// `linear` takes it for fp32 only: fp16 / int8 layers read the stored form
+  /// (QuantizedLinear+Product.swift), which this stays the definition of.
   func hostWeights(_ weight: LinearWeight) throws -> [Float] {
     switch weight.precision {
     case .fp32: return try weight.storage.hostFloats()
