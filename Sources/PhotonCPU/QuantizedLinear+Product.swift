@@ -178,15 +178,14 @@ struct QuantizedRowPointers: @unchecked Sendable {
       let blocks = Quantization.blocks(k)
       for (r, row) in rows.enumerated() {
         let (values, scale, o) = (q! + row * k, scales! + row * blocks, out + r * k)
-        var c = 0
-        while c + 8 <= k {
-          let v = UnsafeRawPointer(values + c).loadUnaligned(as: SIMD8<Int8>.self)
-          let s = scale[c / Quantization.blockSize]  // 8 divides 32: one block per 8 values
-          UnsafeMutableRawPointer(o + c).storeBytes(
-            of: SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: v)) * s, as: SIMD8<Float>.self)
-          c += 8
+        // A plain loop per block, which LLVM vectorises (sign-extend, convert, scale) better than
+        // hand-written SIMD8<Int8> lanes here.
+        for block in 0..<blocks {
+          let s = scale[block]
+          for c in (block * Quantization.blockSize)..<min((block + 1) * Quantization.blockSize, k) {
+            o[c] = Float(values[c]) * s
+          }
         }
-        for c in c..<k { o[c] = Float(values[c]) * scale[c / Quantization.blockSize] }
       }
     case .fp32: break
     }
