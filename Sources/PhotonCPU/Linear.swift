@@ -15,7 +15,8 @@ extension CPUBackend {
     let bs = try bias?.hostFloats() ?? [Float](repeating: 0, count: n)
     let y = [Float](filling: t * n) { y in
       guard t > 0, n > 0 else { return }
-      guard k > 0 else {
+      guard k > 0 else {  // an empty product: y = act(0 + b)
+        y.initialize(repeating: 0)
         for row in 0..<t { addBias(bs, activation, to: y.baseAddress! + row * n, columns: 0..<n) }
         return
       }

@@ -91,6 +91,18 @@ struct LinearEquivalenceTests {
     }
   }
 
+  /// No input features: the product is empty, y = act(b) in every row (the CPU reference once
+  /// read its output buffer uninitialised here).
+  @Test("linear with K = 0 on the CPU reference")
+  func emptyProduct() throws {
+    let cpu = TestBackends.cpu
+    let weight = try cpu.linearWeight([], outFeatures: 3, inFeatures: 0)
+    let y = try cpu.floats(
+      cpu.linear(
+        cpu.tensor([], shape: [2, 0]), weight, bias: cpu.tensor([0.5, -1, 2], shape: [3]), activation: .relu))
+    #expect(y == [0.5, 0, 2, 0.5, 0, 2])
+  }
+
   /// GELU far out in both tails: no NaN or overflow from erf/tanh of ±212.
   @Test("activations at ±300", arguments: TestBackends.gemmVariants)
   func extremeActivations(variant: OpenCLBackend.GEMMVariant) throws {
