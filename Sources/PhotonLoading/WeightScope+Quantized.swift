@@ -6,7 +6,8 @@ public enum StoredLinearWeight: Sendable, Equatable {
   /// An ordinary checkpoint's weight (F32, F16, BF16 or F64 read as `Float`); the backend converts
   /// it to the precision asked for.
   case float([Float])
-  /// IEEE half bit patterns from a `photon quantize --precision fp16` folder.
+  /// IEEE half bit patterns: from a `photon quantize --precision fp16` folder, or an ordinary F16
+  /// checkpoint loaded at fp16 (its bits are already what fp16 stores: no fp32 round trip).
   case half([UInt16])
   /// q8_0 values and their block scales `[out, ceil(in/32)]` from a `--precision int8` folder.
   case int8(q: [Int8], scales: [Float])
@@ -20,13 +21,15 @@ extension WeightScope {
   ///   - name: e.g. `"attention.self.query.weight"`, relative to this scope (prefix fallback applies).
   ///   - allowFloat: accept a float tensor in a quantized checkpoint (a decoder tied to the word
   ///     embeddings, which stay fp32 and are quantized at load).
+  ///   - precision: the precision the caller will store the weight at; with fp16, an F16 tensor of
+  ///     an ordinary checkpoint comes back as its bits (`.half`), not widened to floats.
   /// - Throws: `.missingTensor` for the weight, or for an I8 weight's scale (naming the expected
   ///   scale name); `.shapeMismatch` naming both tensors and shapes; `.invalidFile` for an I8 weight
   ///   without a `quantization_config` (and a float one with it), a scale that is not F32, or a
   ///   negative or non-finite scale.
-  public func linearWeight(_ name: String, outFeatures: Int, inFeatures: Int, allowFloat: Bool = false) throws
-    -> StoredLinearWeight
-  {
+  public func linearWeight(
+    _ name: String, outFeatures: Int, inFeatures: Int, allowFloat: Bool = false, precision: Precision? = nil
+  ) throws -> StoredLinearWeight {
     let shape = [outFeatures, inFeatures]
     guard let found = resolve(name), let info = weights.info(found) else {
       // Absent under every spelling: tensor(_:shape:) throws the error naming the nearest names.
@@ -49,6 +52,16 @@ extension WeightScope {
     case (.float16, .fp16):
       try checkShape(info, shape)
       return .half(try raw(found, as: UInt16.self))
+    case (.float16, nil) where precision == .fp16:
+      try checkShape(info, shape)
+      let bits = try raw(found, as: UInt16.self)
+      // Exponent all ones: inf or NaN, which converting at fp16 refuses too (Quantization.checkFinite).
+      if let index = bits.firstIndex(where: { $0 & 0x7C00 == 0x7C00 }) {
+        throw PhotonError(
+          .invalidArgument,
+          "\(path): linear weight '\(found)' element \(index) is \(Float(Float16(bitPattern: bits[index]))); cannot store it as fp16")
+      }
+      return .half(bits)
     case (_, .some(let precision)) where !allowFloat:
       let expected =
         precision == .int8 ? "I8 with F32 block scales '\(QuantizationConfig.scaleName(of: found))'" : "F16"

@@ -17,7 +17,8 @@ extension Parameters {
     -> LinearWeight
   {
     let stored = try names.map {
-      try scope.linearWeight($0, outFeatures: outFeatures, inFeatures: inFeatures, allowFloat: allowFloat)
+      try scope.linearWeight(
+        $0, outFeatures: outFeatures, inFeatures: inFeatures, allowFloat: allowFloat, precision: precision)
     }
     let rows = outFeatures * names.count
     var floats: [Float] = []
@@ -39,6 +40,10 @@ extension Parameters {
         .invalidFile,
         "\(scope.weights.url.path): linear weights \(names.map { scope.fullName($0) }) are stacked into one but stored at different dtypes"
       )
+    }
+    if !half.isEmpty && scope.weights.quantization == nil {
+      // An F16 checkpoint at fp16: its bits, as stored (the scope returns them only at fp16).
+      return try backend.linearWeight(halfBits: half, outFeatures: rows, inFeatures: inFeatures)
     }
     if !q.isEmpty || !half.isEmpty {
       let storedPrecision: Precision = q.isEmpty ? .fp16 : .int8
