@@ -34,17 +34,6 @@
 
 #define MASKED_SCORE (-FLT_MAX)
 
-// One step of the online softmax: fold key score s with value row v into (m, l, acc).
-inline void online_softmax_step(float s, const float* v_row_private, float* m, float* l,
-                                float* acc) {
-  const float m_new = fmax(*m, s);
-  const float correction = exp(*m - m_new);  // exp(-inf) = 0 on the first key
-  const float p = exp(s - m_new);
-  *l = *l * correction + p;
-  for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * v_row_private[d];
-  *m = m_new;
-}
-
 __kernel void attention_rowwise(__global const float* q, __global const float* k,
                                 __global const float* v, __global const int* mask,
                                 __global float* y, const int Tq, const int Tk, const int NH,
@@ -55,7 +44,7 @@ __kernel void attention_rowwise(__global const float* q, __global const float* k
   const int h = get_global_id(1), b = get_global_id(2);
   if (i >= Tq) return;
 
-  float qv[HEAD_DIM], acc[HEAD_DIM], vv[HEAD_DIM];
+  float qv[HEAD_DIM], acc[HEAD_DIM];
   __global const float* q_row = q + (size_t)(b * Tq + i) * q_stride + q_off + h * HEAD_DIM;
   for (int d = 0; d < HEAD_DIM; d++) {
     qv[d] = q_row[d];
@@ -70,8 +59,7 @@ __kernel void attention_rowwise(__global const float* q, __global const float* k
     for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], k_row[d], dot);
     float s = dot * scale;
     if (mask && mask[b * Tk + j] == 0) s += MASKED_SCORE;
-    for (int d = 0; d < HEAD_DIM; d++) vv[d] = v_row[d];
-    online_softmax_step(s, vv, &m, &l, acc);
+    ONLINE_SOFTMAX_FOLD(s, v_row, HEAD_DIM, m, l, acc);
   }
   __global float* y_row = y + (size_t)(b * Tq + i) * (NH * HEAD_DIM) + h * HEAD_DIM;
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;  // l = 0 only when no key is visible
@@ -91,7 +79,7 @@ void attention_tiled(__global const float* q, __global const float* k, __global 
   const int h = get_global_id(1), b = get_global_id(2);
   const bool active = i < Tq;
 
-  float qv[HEAD_DIM], acc[HEAD_DIM], vv[HEAD_DIM];
+  float qv[HEAD_DIM], acc[HEAD_DIM];
   __global const float* q_row =
       q + (size_t)(b * Tq + min(i, Tq - 1)) * q_stride + q_off + h * HEAD_DIM;
   for (int d = 0; d < HEAD_DIM; d++) {
@@ -126,8 +114,7 @@ void attention_tiled(__global const float* q, __global const float* k, __global 
         for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], ks[r][d], dot);
         float s = dot * scale;
         if (keep[r] == 0) s += MASKED_SCORE;
-        for (int d = 0; d < HEAD_DIM; d++) vv[d] = vs[r][d];
-        online_softmax_step(s, vv, &m, &l, acc);
+        ONLINE_SOFTMAX_FOLD(s, vs[r], HEAD_DIM, m, l, acc);
       }
     }
     barrier(CLK_LOCAL_MEM_FENCE);

@@ -49,6 +49,20 @@ inline float group_max(float value, __local float* scratch, int size) {
   return result;
 }
 
+// One key of an online softmax over a row of n values (FlashAttention's running maximum m,
+// denominator l and accumulator acc[n], rescaled by exp(m_old − m_new) when the maximum grows;
+// exp(-inf) = 0 on the first key): folds in score s with value row v. A macro, so that v may be
+// in any address space (global rows, a local tile, a private copy).
+#define ONLINE_SOFTMAX_FOLD(s, v, n, m, l, acc)                                                  \
+  do {                                                                                          \
+    const float m_new_ = fmax(m, s);                                                            \
+    const float correction_ = exp(m - m_new_);                                                  \
+    const float p_ = exp(s - m_new_);                                                           \
+    l = l * correction_ + p_;                                                                   \
+    for (int d_ = 0; d_ < (n); d_++) acc[d_] = acc[d_] * correction_ + p_ * (v)[d_];            \
+    m = m_new_;                                                                                 \
+  } while (0)
+
 // activate() on 16 lanes (the same formulas, so vector and scalar epilogues agree).
 inline float16 activate16(float16 x, int act) {
   switch (act) {
@@ -63,9 +77,9 @@ inline float16 activate16(float16 x, int act) {
 }
 
 // The column-panel GEMM kernels (gemm.cl's gemm_panel_rows, gemm_quant.cl's f16/q8 ones) share
-// their set-up and epilogue; they differ only in how a weight vector is loaded. The macros expand
-// in those files, where GEMM_ROWS, GEMM_PANEL_VECS and GEMM_PANEL are defined, inside a kernel
-// with parameters x, bias, y, M, N, NP, act.
+// their set-up, product step and epilogue; they differ only in how a weight vector is loaded.
+// The macros expand in those files, where GEMM_ROWS, GEMM_PANEL_VECS and GEMM_PANEL are defined,
+// inside a kernel with parameters x, bias, y, M, N, NP, act.
 // y[row0 + r, col0 ..] = act(acc + b).
 // Full panels store with vstore16; the last, partial panel column by column.
 #define PANEL_EPILOGUE()                                                                        \
@@ -90,6 +104,14 @@ inline float16 activate16(float16 x, int act) {
       for (int c = 0; c < width; c++)                                                           \
         dst[c] = activate(out[c] + (bias ? bias[col0 + c] : 0.0f), act);                        \
     }                                                                                           \
+  }
+
+// acc[r][·] += x[row0 + r, k] · wv[·] for the work-item's GEMM_ROWS rows: the product step of
+// every panel kernel, which differ only in how they load (and widen) the weight vectors wv.
+#define PANEL_FMA(k, wv)                                                                        \
+  _Pragma("unroll") for (int r = 0; r < GEMM_ROWS; r++) {                                       \
+    const float16 a = (float16)(xr[r][k]);                                                      \
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]); \
   }
 
 #define PANEL_PROLOGUE()                                                                        \

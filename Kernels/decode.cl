@@ -139,12 +139,7 @@ __kernel void cached_attention(__global const float* q, __global const float* ke
     for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], key_cache[row + d], dot);
     float s = dot * scale;
     if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
-    const float m_new = fmax(m, s);
-    const float correction = exp(m - m_new);
-    const float p = exp(s - m_new);
-    l = l * correction + p;
-    for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * value_cache[row + d];
-    m = m_new;
+    ONLINE_SOFTMAX_FOLD(s, value_cache + row, HEAD_DIM, m, l, acc);
   }
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;
   for (int d = 0; d < HEAD_DIM; d++) y_row[d] = acc[d] * inverse;
@@ -189,12 +184,7 @@ __kernel void split_attention_partial(__global const float* q, __global const fl
     float s = dot * scale;
     if (bias_row) s += bias_row[j];
     if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
-    const float m_new = fmax(m, s);
-    const float correction = exp(m - m_new);
-    const float p = exp(s - m_new);
-    l = l * correction + p;
-    for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * values[row + d];
-    m = m_new;
+    ONLINE_SOFTMAX_FOLD(s, values + row, HEAD_DIM, m, l, acc);
   }
   __global float* out = partial + ((size_t)(b * NH + h) * splits + split) * (HEAD_DIM + 2);
   for (int d = 0; d < HEAD_DIM; d++) out[d] = acc[d];

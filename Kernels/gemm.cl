@@ -97,12 +97,7 @@ __kernel void gemm_panel_rows(__global const float* x, __global const float* wp,
 #pragma unroll
     for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload16(v, w);
     w += GEMM_PANEL;
-#pragma unroll
-    for (int r = 0; r < GEMM_ROWS; r++) {
-      const float16 a = (float16)(xr[r][k]);
-#pragma unroll
-      for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
-    }
+    PANEL_FMA(k, wv)
   }
 
   PANEL_EPILOGUE()

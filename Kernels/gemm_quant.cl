@@ -53,12 +53,7 @@ __kernel void gemm_f16_panel_rows(__global const float* x, __global const half* 
 #pragma unroll
     for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload_half16(v, w);
     w += GEMM_PANEL;
-#pragma unroll
-    for (int r = 0; r < GEMM_ROWS; r++) {
-      const float16 a = (float16)(xr[r][k]);
-#pragma unroll
-      for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
-    }
+    PANEL_FMA(k, wv)
   }
   PANEL_EPILOGUE()
 }
@@ -84,12 +79,7 @@ __kernel void gemm_q8_panel_rows(__global const float* x, __global const char* w
 #pragma unroll
       for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = convert_float16(vload16(v, w)) * sv[v];
       w += GEMM_PANEL;
-#pragma unroll
-      for (int r = 0; r < GEMM_ROWS; r++) {
-        const float16 a = (float16)(xr[r][k]);
-#pragma unroll
-        for (int v = 0; v < GEMM_PANEL_VECS; v++) acc[r][v] = fma(a, wv[v], acc[r][v]);
-      }
+      PANEL_FMA(k, wv)
     }
   }
   PANEL_EPILOGUE()

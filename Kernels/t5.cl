@@ -62,12 +62,7 @@ __kernel void biased_attention(__global const float* q, __global const float* ke
     for (int d = 0; d < HEAD_DIM; d++) dot = fma(qv[d], keys[row + d], dot);
     float s = dot * scale + bias_row[j];
     if (mask && mask[b * S + j] == 0) s += -FLT_MAX;  // transformers' additive float32.min
-    const float m_new = fmax(m, s);
-    const float correction = exp(m - m_new);
-    const float p = exp(s - m_new);
-    l = l * correction + p;
-    for (int d = 0; d < HEAD_DIM; d++) acc[d] = acc[d] * correction + p * values[row + d];
-    m = m_new;
+    ONLINE_SOFTMAX_FOLD(s, values + row, HEAD_DIM, m, l, acc);
   }
   __global float* y_row = y + (size_t)(b * Tq + i) * C + h * HEAD_DIM;
   const float inverse = l > 0.0f ? 1.0f / l : 0.0f;

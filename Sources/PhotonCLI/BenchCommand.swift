@@ -57,32 +57,14 @@ struct BenchCommand: ParsableCommand {
     let kind = backend ?? .preferred
     var benchmark = EncoderBenchmark(batch: batch, sequence: seq, iterations: iterations, warmup: warmup, profile: profile)
     benchmark.precision = precision
-    let result = try benchmark.run(model: url, backend: kind) { line in
-      FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
-    }
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys]
-      print(String(decoding: try encoder.encode(result), as: UTF8.self))
-      return
-    }
+    let result = try benchmark.run(model: url, backend: kind, progress: Self.progress)
+    if json { return try Self.printJSON(result) }
     print("\(url.lastPathComponent) on \(result.device) (\(result.backend)), \(batch)×\(seq), \(iterations) runs")
     print(String(format: "median %.3f ms  p90 %.3f ms  min %.3f ms", result.medianMs, result.p90Ms, result.minMs))
     print(String(format: "%.0f tokens/s  %.1f sentences/s  %.1f GFLOP/s", result.tokensPerS, result.sentencesPerS, result.gflops))
-    let c = result.counters
-    print(
-      "per pass: \(c.kernelLaunches) kernel launches, \(c.uploads) uploads (\(c.bytesHostToDevice) B), \(c.readBacks) read-backs (\(c.bytesDeviceToHost) B), \(c.bufferAllocations) allocations, \(c.blockingWaits) blocking waits"
-    )
+    Self.printCounters(result.counters, per: "pass")
     print("memory: weights \(result.weightBytes) B, peak activations \(result.peakActivationBytes) B")
-    if let kernels = result.kernels {
-      let total = kernels.map(\.milliseconds).reduce(0, +)
-      print("kernel time per pass (\(String(format: "%.2f", total)) ms on the device):")
-      for kernel in kernels {
-        print(
-          String(format: "  %6.2f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100, kernel.launches)
-            + kernel.name)
-      }
-    }
+    if let kernels = result.kernels { Self.printKernels(kernels, per: "pass") }
   }
 
   func runGenerate() throws {
@@ -98,15 +80,8 @@ struct BenchCommand: ParsableCommand {
       batch: batch, promptLength: promptLen, newTokens: newTokens, iterations: iterations ?? 3, warmup: warmup ?? 1)
     benchmark.precision = precision
     benchmark.profile = profile
-    let result = try benchmark.run(model: source, backend: backend ?? .preferred) { line in
-      FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
-    }
-    if json {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys]
-      print(String(decoding: try encoder.encode(result), as: UTF8.self))
-      return
-    }
+    let result = try benchmark.run(model: source, backend: backend ?? .preferred, progress: Self.progress)
+    if json { return try Self.printJSON(result) }
     print(
       "\(result.model) on \(result.device) (\(result.backend)), \(result.precision), batch \(batch), prompt \(promptLen), \(newTokens) new tokens, \(result.iterations) runs"
     )
@@ -114,22 +89,44 @@ struct BenchCommand: ParsableCommand {
       String(
         format: "prefill %.2f ms  decode %.3f ms/token (p90 %.3f)  %.1f tokens/s  (model built in %.1f s)", result.prefillMs,
         result.decodeMsPerToken, result.decodeP90Ms, result.decodeTokensPerS, result.loadS))
-    let c = result.counters
-    print(
-      "per decode step: \(c.kernelLaunches) kernel launches, \(c.uploads) uploads (\(c.bytesHostToDevice) B), \(c.readBacks) read-backs (\(c.bytesDeviceToHost) B), \(c.bufferAllocations) allocations, \(c.blockingWaits) blocking waits"
-    )
+    Self.printCounters(result.counters, per: "decode step")
     print("memory: weights \(result.weightBytes) B")
     if let kernels = result.kernels {
-      let total = kernels.map(\.milliseconds).reduce(0, +)
-      print("kernel time per decode step (\(String(format: "%.2f", total)) ms on the device):")
-      for kernel in kernels {
-        print(
-          String(format: "  %6.3f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100, kernel.launches)
-            + kernel.name)
-      }
+      let total = Self.printKernels(kernels, per: "decode step")
       if let head = result.lmHeadMs {
         print(String(format: "  of which the LM head's GEMM alone: %.3f ms (%.1f%%)", head, head / max(total, 1e-9) * 100))
       }
     }
+  }
+
+  // MARK: Output shared by the encoder and generation benchmarks
+
+  static func progress(_ line: String) {
+    FileHandle.standardError.write(Data("bench: \(line)\n".utf8))
+  }
+
+  static func printJSON(_ result: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+  }
+
+  static func printCounters(_ c: ExecutionCounters, per unit: String) {
+    print(
+      "per \(unit): \(c.kernelLaunches) kernel launches, \(c.uploads) uploads (\(c.bytesHostToDevice) B), \(c.readBacks) read-backs (\(c.bytesDeviceToHost) B), \(c.bufferAllocations) allocations, \(c.blockingWaits) blocking waits"
+    )
+  }
+
+  /// Prints the per-kernel device times and returns their total (ms).
+  @discardableResult
+  static func printKernels(_ kernels: [EncoderBenchmark.KernelTime], per unit: String) -> Double {
+    let total = kernels.map(\.milliseconds).reduce(0, +)
+    print("kernel time per \(unit) (\(String(format: "%.2f", total)) ms on the device):")
+    for kernel in kernels {
+      print(
+        String(format: "  %7.3f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100, kernel.launches)
+          + kernel.name)
+    }
+    return total
   }
 }

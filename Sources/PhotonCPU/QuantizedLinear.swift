@@ -25,21 +25,6 @@ final class QuantizedHostStorage: TensorStorage, @unchecked Sendable {
 }
 
 extension CPUBackend {
-  public func linearWeight(_ values: [Float], outFeatures n: Int, inFeatures k: Int, precision: Precision) throws
-    -> LinearWeight
-  {
-    if precision == .fp32 { return try linearWeight(values, outFeatures: n, inFeatures: k) }
-    try ShapeCheck.values(count: values.count, shape: [n, k])
-    try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
-    switch precision {
-    case .fp32, .fp16:
-      return try linearWeight(halfBits: Quantization.halfBits(values), outFeatures: n, inFeatures: k)
-    case .int8:
-      let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
-      return try linearWeight(int8: q, scales: scales, outFeatures: n, inFeatures: k)
-    }
-  }
-
   /// An fp16 weight from half bit patterns `[N, K]` (quantized at load, or a `photon quantize` folder).
   public func linearWeight(halfBits: [UInt16], outFeatures n: Int, inFeatures k: Int) throws -> LinearWeight {
     try ShapeCheck.values(count: halfBits.count, shape: [n, k])

@@ -34,11 +34,9 @@ public protocol Backend: AnyObject, Sendable {
   func floats(_ tensor: Tensor) throws -> [Float]
   /// The values of an int32 tensor, read back to the host.
   func ints(_ tensor: Tensor) throws -> [Int32]
-  /// Prepares a linear weight given in HF's `[out, in]` layout, stored at `precision` (fp16 as
-  /// half, int8 as q8_0 blocks of 32 inputs; see ``Precision``). Non-finite weights throw
-  /// `.invalidArgument` for fp16 and int8.
-  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int, precision: Precision) throws
-    -> LinearWeight
+  /// Prepares an fp32 linear weight given in HF's `[out, in]` layout, in this backend's layout.
+  /// (Other precisions: ``linearWeight(_:outFeatures:inFeatures:precision:)``.)
+  func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
   /// An int8 linear weight already quantized (a `photon quantize` folder): q `[N, K]` and fp32
   /// block scales `[N, ceil(K/32)]`, both in HF's row order, as ``Quantization/int8Blocks(_:rows:columns:)``
   /// returns them. The int8 case of ``linearWeight(_:outFeatures:inFeatures:precision:)`` ends here,
@@ -141,9 +139,23 @@ public protocol Backend: AnyObject, Sendable {
 }
 
 extension Backend {
-  /// An fp32 linear weight (see ``linearWeight(_:outFeatures:inFeatures:precision:)``).
-  public func linearWeight(_ values: [Float], outFeatures: Int, inFeatures: Int) throws -> LinearWeight {
-    try linearWeight(values, outFeatures: outFeatures, inFeatures: inFeatures, precision: .fp32)
+  /// Prepares a linear weight given in HF's `[out, in]` layout, stored at `precision` (fp16 as
+  /// half, int8 as q8_0 blocks of 32 inputs; see ``Precision``): converted here, the same way for
+  /// every backend, then handed to the backend's entry point for that precision. Non-finite
+  /// weights throw `.invalidArgument` for fp16 and int8.
+  public func linearWeight(_ values: [Float], outFeatures n: Int, inFeatures k: Int, precision: Precision) throws
+    -> LinearWeight
+  {
+    if precision == .fp32 { return try linearWeight(values, outFeatures: n, inFeatures: k) }
+    try ShapeCheck.values(count: values.count, shape: [n, k])
+    try Quantization.checkFinite(values, name: "linear weight [\(n), \(k)]", precision: precision)
+    switch precision {
+    case .fp32, .fp16:
+      return try linearWeight(halfBits: Quantization.halfBits(values), outFeatures: n, inFeatures: k)
+    case .int8:
+      let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
+      return try linearWeight(int8: q, scales: scales, outFeatures: n, inFeatures: k)
+    }
   }
 
   /// One tensor per group; devices override this with a single transfer.

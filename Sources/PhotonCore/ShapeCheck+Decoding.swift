@@ -55,15 +55,26 @@ extension ShapeCheck {
   package static func cachedAttention(
     query: Tensor, keyCache: Tensor, valueCache: Tensor, length: Int, mask: Tensor?, heads: Int
   ) throws -> (shape: AttentionShape, capacity: Int, queryStride: Int) {
-    let op = "cachedAttention"
+    try queryAgainstCache(
+      "cachedAttention", query: query, keys: keyCache, values: valueCache, names: ("key cache", "value cache"),
+      length: length, mask: mask, heads: heads)
+  }
+
+  /// The rules of a block of Tq queries against the first `length` of S cached key/value rows
+  /// (`cachedAttention`, T5's `biasedAttention`): query `[B, Tq, C]` or packed `[B, Tq, 3C]`, keys
+  /// and values `[B, S, C]`, `Tq ≤ length ≤ S`, mask `[B, S]` int32. Returns the geometry, S and
+  /// the query row stride.
+  package static func queryAgainstCache(
+    _ op: String, query: Tensor, keys: Tensor, values: Tensor, names: (keys: String, values: String),
+    length: Int, mask: Tensor?, heads: Int
+  ) throws -> (shape: AttentionShape, capacity: Int, queryStride: Int) {
     try float(query, "query", op: op)
-    try float(keyCache, "key cache", op: op)
-    try float(valueCache, "value cache", op: op)
-    try require(keyCache.rank == 3, "\(op): key cache must be [B, S, C], got \(keyCache.shape)")
+    try float(keys, names.keys, op: op)
+    try float(values, names.values, op: op)
+    try require(keys.rank == 3, "\(op): \(names.keys) must be [B, S, C], got \(keys.shape)")
     try require(
-      keyCache.shape == valueCache.shape,
-      "\(op): key cache \(keyCache.shape) vs value cache \(valueCache.shape)")
-    let (batch, capacity, c) = (keyCache.shape[0], keyCache.shape[1], keyCache.shape[2])
+      keys.shape == values.shape, "\(op): \(names.keys) \(keys.shape) vs \(names.values) \(values.shape)")
+    let (batch, capacity, c) = (keys.shape[0], keys.shape[1], keys.shape[2])
     try require(
       query.rank == 3 && query.shape[0] == batch
         && (query.shape[2] == c || query.shape[2] == 3 * c),
@@ -73,7 +84,7 @@ extension ShapeCheck {
     let tq = query.shape[1]
     try require(
       length >= tq && length <= capacity,
-      "\(op): length \(length) must cover the \(tq) new queries and fit the cache's \(capacity) positions",
+      "\(op): length \(length) must cover the \(tq) new queries and fit the \(capacity) cached positions",
       code: .invalidArgument)
     if let mask {
       try int(mask, "mask", op: op)

@@ -23,38 +23,16 @@ extension ShapeCheck {
     shape: AttentionShape, capacity: Int, queryStride: Int, biasRows: Int, biasColumns: Int
   ) {
     let op = "biasedAttention"
-    try float(query, "query", op: op)
-    try float(keys, "keys", op: op)
-    try float(values, "values", op: op)
+    let (shape, capacity, queryStride) = try queryAgainstCache(
+      op, query: query, keys: keys, values: values, names: ("keys", "values"), length: length, mask: mask,
+      heads: heads)
+    try require(shape.queryLength >= 1, "\(op): no queries in \(query.shape)", code: .invalidArgument)
     try float(positionBias, "position bias", op: op)
-    try require(keys.rank == 3, "\(op): keys must be [B, S, C], got \(keys.shape)")
-    try require(keys.shape == values.shape, "\(op): keys \(keys.shape) vs values \(values.shape)")
-    let (batch, capacity, c) = (keys.shape[0], keys.shape[1], keys.shape[2])
-    try require(
-      query.rank == 3 && query.shape[0] == batch
-        && (query.shape[2] == c || query.shape[2] == 3 * c),
-      "\(op): query \(query.shape) vs [B, Tq, C] or [B, Tq, 3C] with B = \(batch), C = \(c)")
-    try require(heads > 0, "\(op): heads must be positive, got \(heads)", code: .invalidArgument)
-    try require(c % heads == 0, "\(op): \(c) channels not divisible by \(heads) heads")
-    let tq = query.shape[1]
-    try require(
-      tq >= 1 && length >= tq && length <= capacity,
-      "\(op): length \(length) must cover the \(tq) queries and fit the \(capacity) key rows",
-      code: .invalidArgument)
     try require(
       positionBias.rank == 3 && positionBias.shape[0] == heads && positionBias.shape[1] >= length
         && positionBias.shape[2] >= length,
       "\(op): position bias \(positionBias.shape) vs [NH, P, P'] with NH = \(heads), P, P' ≥ \(length)"
     )
-    if let mask {
-      try int(mask, "mask", op: op)
-      try require(
-        mask.shape == [batch, capacity],
-        "\(op): mask \(mask.shape) vs [B, S] = [\(batch), \(capacity)]")
-    }
-    return (
-      AttentionShape(batch: batch, queryLength: tq, keyLength: length, channels: c, heads: heads),
-      capacity, query.shape[2], positionBias.shape[1], positionBias.shape[2]
-    )
+    return (shape, capacity, queryStride, positionBias.shape[1], positionBias.shape[2])
   }
 }
