@@ -11,7 +11,8 @@ let package = Package(
     .executable(name: "photon", targets: ["PhotonCLI"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
   ],
   targets: [
     // System libraries: a module map and a shim header, nothing else.
@@ -41,7 +42,9 @@ let package = Package(
     .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS", "CMathVector"]),
     .target(name: "PhotonOpenCL", dependencies: ["PhotonCore", "PhotonKernels", "COpenCL"]),
     .target(name: "PhotonLoading", dependencies: ["PhotonCore"]),
-    .target(name: "PhotonTokenizers", dependencies: ["PhotonCore"]),
+    .target(
+      name: "PhotonTokenizers",
+      dependencies: ["PhotonCore", .product(name: "HeapModule", package: "swift-collections")]),
     .target(name: "PhotonModels", dependencies: ["PhotonCore", "PhotonLoading"]),
     .target(
       name: "Photon",

@@ -72,6 +72,22 @@ struct JSONValue {
     return i
   }
 
+  /// A token id: an integer in `0..<Int32.max`, so `id + 1` (a table size) never overflows.
+  func tokenId() throws -> Int32 {
+    guard let i = raw as? Int, i >= 0, i < Int(Int32.max) else {
+      throw failure("a token id (an integer from 0 to \(Int32.max - 1))")
+    }
+    return Int32(i)
+  }
+
+  /// An integer that fits in Int32 (type ids and other small integers).
+  func int32() throws -> Int32 {
+    guard let i = raw as? Int, let value = Int32(exactly: i) else {
+      throw failure("an integer from \(Int32.min) to \(Int32.max)")
+    }
+    return value
+  }
+
   func double() throws -> Double {
     guard let d = raw as? Double else { throw failure("a number") }
     return d
