@@ -22,6 +22,7 @@ let package = Package(
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CMathVector", path: "Sources/CMathVector", providers: [.apt(["libc6-dev"])]),
+    .systemLibrary(name: "CStandardIO", path: "Sources/CStandardIO"),
 
     // The .cl sources, embedded into the binary at build time.
     .target(
@@ -54,7 +55,10 @@ let package = Package(
       ]),
     .executableTarget(
       name: "PhotonCLI",
-      dependencies: ["Photon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "Photon", "CStandardIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "HeapModule", package: "swift-collections"),
+      ]),
 
     .target(name: "PhotonTestSupport", dependencies: ["PhotonCore"], path: "Tests/PhotonTestSupport"),
     .testTarget(
