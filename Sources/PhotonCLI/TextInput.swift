@@ -3,6 +3,7 @@ import CStandardIO
 import Foundation
 
 import Photon
+import PhotonCore
 
 /// Options every text command shares.
 struct ModelOptions: ParsableArguments {
@@ -47,8 +48,7 @@ struct ModelOptions: ParsableArguments {
     if lines.last == "" { lines.removeLast() }  // the final newline ends the last line
     guard jsonl else { return lines }
     return try lines.enumerated().map { index, line in
-      let parsed = try? JSONSerialization.jsonObject(with: Data(line.utf8), options: [.fragmentsAllowed])
-      guard let text = parsed as? String else {
+      guard let text = JSONScan.string(Array(line.utf8)) else {
         throw PhotonError(
           .invalidInput, "standard input line \(index + 1): expected a JSON string, got \(line.prefix(60))")
       }

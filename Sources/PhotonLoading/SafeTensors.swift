@@ -311,6 +311,7 @@ extension SafeTensorsFile {
       throw PhotonError(
         .invalidFile, "\(path): header (byte offset 8, \(data.count) bytes) is not a JSON object")
     }
+    try JSONScan(Array(data)).check(file: "\(path): header (byte offset 8)")
     do {
       return try JSONDecoder().decode(Header.self, from: data)
     } catch let error as DecodingError {

@@ -19,6 +19,7 @@ struct JSONValue {
   }
 
   static func parse(data: Data, file: String) throws -> JSONValue {
+    try JSONScan(Array(data)).check(file: file)
     do {
       let raw = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
       return JSONValue(raw: raw, path: "", file: file)

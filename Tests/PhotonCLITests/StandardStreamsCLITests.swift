@@ -84,4 +84,12 @@ struct StandardStreamsCLITests {
     #expect(runs.allSatisfy { $0.status == 0 }, "\(runs.map(\.stderr))")
     #expect(Set(runs.map(\.stdout)).count == 1, "\(runs.map(\.stdout))")
   }
+
+  @Test("--jsonl takes a lone surrogate escape as U+FFFD, as invalid UTF-8")
+  func loneSurrogateLine() throws {
+    let result = try Self.shell(
+      #"printf '"\\ud800 x"\n' | "$PHOTON" tokenize --jsonl --model \#(Self.tinyBert)"#)
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(CLITests.lines(result.stdout).count == 1)
+  }
 }
