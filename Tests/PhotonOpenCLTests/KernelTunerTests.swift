@@ -7,9 +7,12 @@ import Testing
 
 @Suite("Kernel tuning: measured per device, stored, reused")
 struct KernelTunerTests {
-  @Test func tuningChoosesAMeasuredVariantAndIsStored() throws {
-    // Timing an interpreter (Oclgrind) tells nothing and takes minutes: that run skips tuning.
-    guard !smallShapesOnly else { return }
+  @Test(
+    .disabled(
+      if: smallShapesOnly,
+      "the small-shape runs (Oclgrind, rusticl) are on devices where timing every variant tells nothing and takes minutes"
+    ))
+  func tuningChoosesAMeasuredVariantAndIsStored() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "photon-tune-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: directory) }
