@@ -96,13 +96,16 @@ public enum KernelTuner {
     var milliseconds: [String: Double] = [:]
     var random = SplitMix(seed: 42)
 
-    // GEMM: both MiniLM FFN shapes at a batch-sized M, against a plain host product.
-    let shapes = [(m: 128, n: 1536, k: 384), (m: 128, n: 384, k: 1536)]
+    // GEMM: both MiniLM FFN shapes at a batch-sized M, against a plain host product. The same
+    // products at M = 8 come first: a cheap check that builds the kernels and, timed, tells
+    // whether the real probe fits in what is left of the budget (on llvmpipe one takes ~30 s).
+    let (probeM, smallM) = (128, 8)
+    let shapes = [(n: 1536, k: 384), (n: 384, k: 1536)]
     let inputs = shapes.map { shape in
-      (x: random.floats(shape.m * shape.k), w: random.floats(shape.n * shape.k, scale: 0.1), b: random.floats(shape.n))
+      (x: random.floats(probeM * shape.k), w: random.floats(shape.n * shape.k, scale: 0.1), b: random.floats(shape.n))
     }
     let references = zip(shapes, inputs).map { shape, input in
-      hostLinear(input.x, input.w, input.b, m: shape.m, n: shape.n, k: shape.k)
+      hostLinear(input.x, input.w, input.b, m: probeM, n: shape.n, k: shape.k)
     }
     // The clock starts after the host references (slow in a debug build); GEMM may use 70% of
     // the budget, so that attention, which is cheaper to time, still gets some.
@@ -110,24 +113,39 @@ public enum KernelTuner {
     let defaultGEMM: OpenCLBackend.GEMMVariant = device.info.isGPU ? .tiledLocal : .panelRows
     var gemmCandidates = [defaultGEMM] + OpenCLBackend.GEMMVariant.allCases.filter { $0 != defaultGEMM }
     if !includeCLBlast { gemmCandidates.removeAll { $0 == .clblast } }
-    let gemmTimes = race(gemmCandidates, until: start + 0.7 * budget, now: now) { variant in
+    let gemmDeadline = start + 0.7 * budget
+    let gemmTimes = race(gemmCandidates, until: gemmDeadline, now: now) { variant in
       let backend = try OpenCLBackend(
         device: device, options: .init(gemm: variant, attention: .rowwise, cacheDirectory: cacheDirectory))
-      let operands = try zip(shapes, inputs).map { shape, input in
-        (
-          x: try backend.tensor(input.x, shape: [shape.m, shape.k]),
-          w: try backend.linearWeight(input.w, outFeatures: shape.n, inFeatures: shape.k),
-          b: try backend.tensor(input.b, shape: [shape.n])
-        )
+      func operands(rows: Int) throws -> [(x: Tensor, w: LinearWeight, b: Tensor)] {
+        try zip(shapes, inputs).map { shape, input in
+          (
+            x: try backend.tensor(Array(input.x.prefix(rows * shape.k)), shape: [rows, shape.k]),
+            w: try backend.linearWeight(input.w, outFeatures: shape.n, inFeatures: shape.k),
+            b: try backend.tensor(input.b, shape: [shape.n])
+          )
+        }
       }
-      for (operand, reference) in zip(operands, references) {
-        let output = try backend.floats(backend.linear(operand.x, operand.w, bias: operand.b, activation: .gelu))
-        guard maxDifference(output, reference) <= 1e-3 else { throw TuningMismatch() }
-      }
-      return {
-        for operand in operands { _ = try backend.linear(operand.x, operand.w, bias: operand.b, activation: .gelu) }
+      /// Runs the products; checks them against the references' first rows when asked.
+      func run(_ operands: [(x: Tensor, w: LinearWeight, b: Tensor)], check: Bool) throws {
+        for (index, operand) in operands.enumerated() {
+          let y = try backend.linear(operand.x, operand.w, bias: operand.b, activation: .gelu)
+          guard check else { continue }
+          let expected = references[index].prefix(y.count)
+          guard maxDifference(try backend.floats(y), Array(expected)) <= 1e-3 else { throw TuningMismatch() }
+        }
         try device.finish()
       }
+      let small = try operands(rows: smallM)
+      try run(small, check: true)
+      let started = now()
+      try run(small, check: false)
+      // The check at the probe shape and one timed run must fit in what is left.
+      let estimate = (now() - started) * Double(probeM / smallM)
+      guard now() + 2 * estimate <= gemmDeadline else { return nil }
+      let probe = try operands(rows: probeM)
+      try run(probe, check: true)
+      return { try run(probe, check: false) }
     }
     for (variant, time) in gemmTimes { milliseconds["gemm:\(variant.rawValue)"] = time }
 
@@ -153,10 +171,14 @@ public enum KernelTuner {
       // CPU reference in the test suite; here a variant that disagrees by more than 1e-4 loses.
       if let reference, maxDifference(output, reference) > 1e-4 { throw TuningMismatch() }
       reference = reference ?? output
-      return {
+      let timed = {
         _ = try run()
         try device.finish()
       }
+      let started = now()
+      try timed()  // the first run built the kernels; this one says what a timed run costs
+      guard now() + (now() - started) <= start + budget else { return nil }
+      return timed
     }
     for (variant, time) in attentionTimes { milliseconds["attention:\(variant.rawValue)"] = time }
 
@@ -172,17 +194,18 @@ public enum KernelTuner {
   static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
   /// Times `candidates` in order until `deadline` (seconds on `now`'s clock). `prepare` makes a
-  /// candidate ready and checks it (an untimed run that builds its kernels; it throws when the
-  /// candidate fails or is wrong) and returns one run to time, which waits for the device.
+  /// candidate ready and checks it (untimed runs that build its kernels; it throws when the
+  /// candidate fails or is wrong) and returns one run to time, which waits for the device, or nil
+  /// when it found that a timed run would not fit before the deadline.
   ///
-  /// Returns the median milliseconds of up to 3 timed runs per candidate reached: fewer where the
-  /// deadline passed, one where that run took more than twice the best median so far (clearly
-  /// slower: a lower bound is enough to lose), infinity where it failed. Candidates not reached
-  /// before the deadline are absent. A started run is never cut short, so the race can overrun
-  /// by one candidate's preparation and one run.
+  /// Returns the median milliseconds of up to 3 timed runs per candidate: fewer where the next
+  /// run, taking as long as the last, would end past the deadline; one where that run took more
+  /// than twice the best median so far (clearly slower: a lower bound is enough to lose);
+  /// infinity where it failed. Candidates not reached before the deadline, or whose `prepare`
+  /// returned nil, are absent. A started run is never cut short.
   static func race<Candidate: Hashable>(
     _ candidates: [Candidate], until deadline: Double, now: () -> Double,
-    prepare: (Candidate) throws -> () throws -> Void
+    prepare: (Candidate) throws -> (() throws -> Void)?
   ) -> [Candidate: Double] {
     var results: [Candidate: Double] = [:]
     var best = Double.infinity
@@ -190,17 +213,17 @@ public enum KernelTuner {
       guard now() < deadline else { break }
       var times: [Double] = []
       do {
-        let run = try prepare(candidate)
+        guard let run = try prepare(candidate) else { continue }
         for _ in 0..<3 {
           let start = now()
           try run()
-          times.append((now() - start) * 1000)
-          if times.last! > 2 * best || now() >= deadline { break }
+          times.append(now() - start)
+          if times.last! * 1000 > 2 * best || now() + times.last! > deadline { break }
         }
       } catch {
         times = [.infinity]  // a candidate that fails or is wrong on this device is never chosen
       }
-      let median = times.isEmpty ? .infinity : times.sorted()[times.count / 2]
+      let median = times.sorted()[times.count / 2] * 1000
       results[candidate] = median
       best = min(best, median)
     }

@@ -42,8 +42,8 @@ struct KernelTunerTests {
     #expect(untimed.attention == (device.info.isGPU ? .tiled : .keysVectorized))
   }
 
-  /// The race on a fake clock: each candidate's untimed first run and each timed run cost its
-  /// `cost` seconds.
+  /// The race on a fake clock: each candidate's preparation and each timed run cost its `cost`
+  /// seconds; a preparation that leaves no time for a run returns nil, as the tuner's do.
   static func fakeRace(costs: [Double], failing: Set<Int> = [], budget: Double) -> (
     times: [Int: Double], runs: [Int: Int], elapsed: Double
   ) {
@@ -52,6 +52,7 @@ struct KernelTunerTests {
     let times = KernelTuner.race(Array(costs.indices), until: budget, now: { clock }) { candidate in
       clock += costs[candidate]
       if failing.contains(candidate) { throw PhotonError(.openCL, "wrong result") }
+      guard clock + costs[candidate] <= budget else { return nil }
       return {
         clock += costs[candidate]
         runs[candidate, default: 0] += 1
@@ -61,18 +62,22 @@ struct KernelTunerTests {
   }
 
   @Test func tuningKeepsToItsTimeBudget() {
-    // 1 s, then a 3 s variant, then fast ones the budget of 6 s no longer reaches.
+    // 1 s, then a 3 s variant that no longer fits, then fast ones the 6 s budget does not reach.
     let (times, runs, elapsed) = Self.fakeRace(costs: [1, 3, 0.5, 0.5, 0.5], budget: 6)
     #expect(times[0] == 1000 && runs[0] == 3)
-    // Clearly slower after one run (3 s > 2 × 1 s): timed once, then dropped.
-    #expect(times[1] == 3000 && runs[1] == 1)
+    #expect(times[1] == nil && runs[1] == nil)
     // Past the deadline: not tried, so absent (the caller keeps the default for them).
     #expect(times[2] == nil && times[3] == nil && times[4] == nil && runs[2] == nil)
-    // Overrun at most one candidate's preparation and one run (3 s + 3 s).
-    #expect(elapsed <= 6 + 2 * 3, "took \(elapsed) s of a 6 s budget")
+    // Overrun at most one candidate's preparation.
+    #expect(elapsed <= 6 + 3, "took \(elapsed) s of a 6 s budget")
     #expect(KernelTuner.fastest(times) == 0)
 
-    // A failing candidate is infinite, never chosen; with time left every candidate is timed.
+    // No run starts that would end past the deadline: two 2 s runs fit in 7 s after preparing.
+    let (tight, tightRuns, tightElapsed) = Self.fakeRace(costs: [2], budget: 7)
+    #expect(tightRuns[0] == 2 && tight[0] == 2000 && tightElapsed <= 7)
+
+    // A failing candidate is infinite, never chosen; one clearly slower than the best so far is
+    // timed once; with time left every candidate is timed.
     let (all, allRuns, _) = Self.fakeRace(costs: [1, 0.25, 0.5, 2.5], failing: [1], budget: 100)
     #expect(all[1] == .infinity && allRuns[1] == nil)
     #expect(all[2] == 500 && allRuns[2] == 3)
