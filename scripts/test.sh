@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is missing, fetches the model, runs every
 # test with PoCL as the OpenCL device, then runs the OpenCL op suite again at small shapes on
-# Oclgrind, whose reports (out-of-bounds access, data race, API misuse) fail the run.
+# Oclgrind, whose reports (out-of-bounds access, data race, API misuse) fail the run, and on
+# Mesa's rusticl (llvmpipe), a third implementation with GPU-style limits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,3 +36,9 @@ if [ -s "$log" ] || grep -q "Oclgrind - " "$output"; then
   exit 1
 fi
 echo "Oclgrind: no reports"
+
+echo "== OpenCL op suite at small shapes on rusticl (Mesa, llvmpipe: 32 KiB local memory)"
+# rusticl lists llvmpipe only when RUSTICL_ENABLE asks for it. Its compiler is slow: most of the
+# step is building the kernels once; the first-use tuning keeps to its time budget.
+RUSTICL_ENABLE=llvmpipe PHOTON_DEVICE=rusticl PHOTON_TEST_SMALL=1 \
+  swift test --skip-build --filter PhotonOpenCLTests

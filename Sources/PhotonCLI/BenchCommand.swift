@@ -18,6 +18,11 @@ struct BenchCommand: ParsableCommand {
       counters and the device weight bytes at --precision (JSON: prefill_ms, decode_ms_per_token,
       decode_p90_ms, decode_tokens_per_s, precision, weight_bytes); with --profile the device time
       per kernel per decode step and the LM head's GEMM alone (kernels, lm_head_ms).
+
+      --soak N: N encoder passes on the device with seeded random batch sizes (1–--max-batch) and
+      lengths (1–--max-length); reports the peak device bytes against the memory budget, driver
+      allocations (all, and after --warmup passes), evictions and errors. --exact-buckets runs the
+      same sequence with exact-size buffers (the pool before size buckets).
       """)
 
   @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
@@ -35,7 +40,13 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "New tokens per run (--generate).") var newTokens = 128
   @Option(help: "Random weights for a named config instead of --model: gpt2-small, gpt2-medium, distilgpt2 (--generate).")
   var randomConfig: String?
-  @Option(help: "Seed of the random weights (--random-config).") var seed: UInt64 = 0
+  @Option(help: "Seed of the random weights (--random-config) or shapes (--soak).") var seed: UInt64 = 0
+  @Option(help: "Encoder passes at random shapes, to watch device memory (gpu).") var soak: Int?
+  @Option(help: "Largest batch (--soak).") var maxBatch = 32
+  @Option(help: "Longest sequence (--soak; default: the model's limit).") var maxLength: Int?
+  @Option(help: "Device memory budget for --soak: bytes, or 512M, 2G (default: $PHOTON_MEMORY_BUDGET, else 3/4 of the device's).")
+  var memoryBudget: String?
+  @Flag(help: "Exact-size device buffers instead of size buckets (--soak).") var exactBuckets = false
   @Flag(help: "Per-kernel device time from OpenCL profiling events (gpu).") var profile = false
   @Flag(help: "Print one JSON object.") var json = false
 
@@ -47,10 +58,17 @@ struct BenchCommand: ParsableCommand {
     }
     if randomConfig != nil && !generate { throw ValidationError("--random-config needs --generate") }
     if randomConfig != nil && model != nil { throw ValidationError("give --model or --random-config, not both") }
+    if let soak, soak <= 0 || maxBatch <= 0 || (maxLength ?? 1) <= 0 || generate {
+      throw ValidationError("--soak \(soak) needs positive --soak, --max-batch and --max-length, and no --generate")
+    }
+    if let memoryBudget, SoakBenchmark.byteCount(memoryBudget) == nil {
+      throw ValidationError("--memory-budget \(memoryBudget) is not a byte count (e.g. 1073741824, 512M, 2G)")
+    }
   }
 
   func run() throws {
     if generate { return try runGenerate() }
+    if let soak { return try runSoak(passes: soak) }
     let iterations = iterations ?? 10
     let warmup = warmup ?? 2
     let url = URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
@@ -97,6 +115,25 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "  of which the LM head's GEMM alone: %.3f ms (%.1f%%)", head, head / max(total, 1e-9) * 100))
       }
     }
+  }
+
+  func runSoak(passes: Int) throws {
+    let url = URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
+    let benchmark = SoakBenchmark(
+      passes: passes, maxBatch: maxBatch, maxLength: maxLength, seed: seed,
+      memoryBudget: memoryBudget.flatMap(SoakBenchmark.byteCount), exactBuckets: exactBuckets, warmupPasses: warmup)
+    let r = try benchmark.run(model: url, progress: Self.progress)
+    if json { return try Self.printJSON(r) }
+    print(
+      "\(r.model) on \(r.device): \(r.passes) passes, batch 1–\(r.maxBatch), length 1–\(r.maxLength), seed \(r.seed), \(r.buckets) buckets, \(String(format: "%.1f", r.seconds)) s"
+    )
+    print(
+      "device memory: peak \(r.peakAllocatedBytes) B allocated of a \(r.budgetBytes) B budget (weights \(r.weightBytes) B, peak in use \(r.peakInUseBytes) B)"
+    )
+    print(
+      "allocations \(r.allocations) (\(r.allocationsAfterWarmup) after \(r.warmupPasses) warm-up passes, last in pass \(r.lastAllocationPass)), evictions \(r.evictions), errors \(r.errors)"
+    )
+    if let error = r.firstError { print("first error: \(error)") }
   }
 
   // MARK: Output shared by the encoder and generation benchmarks

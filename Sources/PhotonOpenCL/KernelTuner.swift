@@ -5,11 +5,16 @@ import PhotonCore
 /// the choice on disk next to the program-binary cache, so it is measured once per device and
 /// driver, not assumed from the device type.
 ///
-/// A tuning run times each candidate on MiniLM-shaped work (GEMM 256×1536×384 and 256×384×1536;
+/// A tuning run times each candidate on MiniLM-shaped work (GEMM 128×1536×384 and 128×384×1536;
 /// attention 4×64 tokens, 12 heads of 32), after one untimed run that builds its kernels, and checks
-/// its output against a plain host computation; a variant that is wrong is never chosen.
-/// `photon tune` runs it with CLBlast among the candidates; the automatic run at first use leaves
-/// CLBlast out (its first call compiles for 10–20 s).
+/// its output against a plain host computation; a variant that is wrong is never chosen. The
+/// device type's default goes first; the run keeps to a time budget (``defaultBudgetSeconds``,
+/// `PHOTON_TUNE_BUDGET`): a variant stops being timed once one run takes twice the best median so
+/// far, and once the budget is spent the remaining variants are not tried, so on a slow device
+/// (rusticl on llvmpipe takes seconds per GEMM) the first run costs seconds, not minutes, and
+/// keeps the default where nothing faster was found in time.
+/// `photon tune` runs it with CLBlast among the candidates and no budget; the automatic run at
+/// first use leaves CLBlast out (its first call compiles for 10–20 s).
 public enum KernelTuner {
   /// One tuning result, as stored in `tuning/<device key>.json`.
   public struct Choice: Codable, Sendable, Equatable {
@@ -17,9 +22,22 @@ public enum KernelTuner {
     public var driver: String
     public var gemm: OpenCLBackend.GEMMVariant
     public var attention: OpenCLBackend.AttentionVariant
-    /// Median milliseconds per candidate (`gemm:<variant>`, `attention:<variant>`); missing or
-    /// infinite where a candidate failed or computed a wrong result.
+    /// Median milliseconds per candidate (`gemm:<variant>`, `attention:<variant>`); one run's
+    /// time where timing stopped early (the variant was clearly slower); infinite where a
+    /// candidate failed or computed a wrong result; missing where the time budget ran out first.
     public var milliseconds: [String: Double]
+  }
+
+  /// Seconds a tuning run may spend (with some overshoot: a started run is never cut short):
+  /// `PHOTON_TUNE_BUDGET`, else 5.
+  public static let defaultBudgetSeconds = 5.0
+
+  static func budgetSeconds(environment: [String: String]) throws -> Double {
+    guard let text = environment["PHOTON_TUNE_BUDGET"], !text.isEmpty else { return defaultBudgetSeconds }
+    guard let seconds = Double(text), seconds >= 0, !seconds.isNaN else {
+      throw PhotonError(.invalidArgument, "PHOTON_TUNE_BUDGET=\(text) is not a number of seconds")
+    }
+    return seconds
   }
 
   /// Whether backends tune at first use: on unless `PHOTON_TUNE=off` (the Oclgrind test run turns
@@ -46,12 +64,17 @@ public enum KernelTuner {
 
   /// The stored choice, or a new tuning run (stored when `directory` is given). Runs one at a
   /// time per process.
+  /// - Parameters:
+  ///   - budgetSeconds: how long the run may take; nil: `PHOTON_TUNE_BUDGET`, else
+  ///     ``defaultBudgetSeconds``; `.infinity` times every candidate.
   public static func choice(
-    for device: OpenCLDevice, in directory: URL?, includeCLBlast: Bool = false, force: Bool = false
+    for device: OpenCLDevice, in directory: URL?, includeCLBlast: Bool = false, force: Bool = false,
+    budgetSeconds: Double? = nil
   ) throws -> Choice {
-    try lock.withLock {
+    let budget = try budgetSeconds ?? Self.budgetSeconds(environment: ProcessInfo.processInfo.environment)
+    return try lock.withLock {
       if !force, let stored = stored(for: device, in: directory) { return stored }
-      let choice = try tune(device, includeCLBlast: includeCLBlast, cacheDirectory: directory)
+      let choice = try tune(device, includeCLBlast: includeCLBlast, cacheDirectory: directory, budget: budget)
       if let directory {
         let url = file(for: device, in: directory)
         try? FileManager.default.createDirectory(
@@ -67,40 +90,64 @@ public enum KernelTuner {
     }
   }
 
-  private static func tune(_ device: OpenCLDevice, includeCLBlast: Bool, cacheDirectory: URL?) throws -> Choice {
+  private static func tune(
+    _ device: OpenCLDevice, includeCLBlast: Bool, cacheDirectory: URL?, budget: Double
+  ) throws -> Choice {
     var milliseconds: [String: Double] = [:]
     var random = SplitMix(seed: 42)
 
-    // GEMM: both MiniLM FFN shapes at a batch-sized M, against a plain host product.
-    let shapes = [(m: 256, n: 1536, k: 384), (m: 256, n: 384, k: 1536)]
+    // GEMM: both MiniLM FFN shapes at a batch-sized M, against a plain host product. The same
+    // products at M = 8 come first: a cheap check that builds the kernels and, timed, tells
+    // whether the real probe fits in what is left of the budget (on llvmpipe one takes ~30 s).
+    let (probeM, smallM) = (128, 8)
+    let shapes = [(n: 1536, k: 384), (n: 384, k: 1536)]
     let inputs = shapes.map { shape in
-      (x: random.floats(shape.m * shape.k), w: random.floats(shape.n * shape.k, scale: 0.1), b: random.floats(shape.n))
+      (x: random.floats(probeM * shape.k), w: random.floats(shape.n * shape.k, scale: 0.1), b: random.floats(shape.n))
     }
     let references = zip(shapes, inputs).map { shape, input in
-      hostLinear(input.x, input.w, input.b, m: shape.m, n: shape.n, k: shape.k)
+      hostLinear(input.x, input.w, input.b, m: probeM, n: shape.n, k: shape.k)
     }
-    var gemmCandidates = OpenCLBackend.GEMMVariant.allCases
+    // The clock starts after the host references (slow in a debug build); GEMM may use 70% of
+    // the budget, so that attention, which is cheaper to time, still gets some.
+    let start = now()
+    let defaultGEMM: OpenCLBackend.GEMMVariant = device.info.isGPU ? .tiledLocal : .panelRows
+    var gemmCandidates = [defaultGEMM] + OpenCLBackend.GEMMVariant.allCases.filter { $0 != defaultGEMM }
     if !includeCLBlast { gemmCandidates.removeAll { $0 == .clblast } }
-    var bestGEMM: (OpenCLBackend.GEMMVariant, Double)?
-    for variant in gemmCandidates {
+    let gemmDeadline = start + 0.7 * budget
+    let gemmTimes = race(gemmCandidates, until: gemmDeadline, now: now) { variant in
       let backend = try OpenCLBackend(
         device: device, options: .init(gemm: variant, attention: .rowwise, cacheDirectory: cacheDirectory))
-      var total = 0.0
-      do {
-        for (index, shape) in shapes.enumerated() {
-          let weight = try backend.linearWeight(inputs[index].w, outFeatures: shape.n, inFeatures: shape.k)
-          let x = try backend.tensor(inputs[index].x, shape: [shape.m, shape.k])
-          let bias = try backend.tensor(inputs[index].b, shape: [shape.n])
-          let output = try backend.floats(backend.linear(x, weight, bias: bias, activation: .gelu))
-          guard maxDifference(output, references[index]) <= 1e-3 else { throw TuningMismatch() }
-          total += try medianMilliseconds(device) { _ = try backend.linear(x, weight, bias: bias, activation: .gelu) }
+      func operands(rows: Int) throws -> [(x: Tensor, w: LinearWeight, b: Tensor)] {
+        try zip(shapes, inputs).map { shape, input in
+          (
+            x: try backend.tensor(Array(input.x.prefix(rows * shape.k)), shape: [rows, shape.k]),
+            w: try backend.linearWeight(input.w, outFeatures: shape.n, inFeatures: shape.k),
+            b: try backend.tensor(input.b, shape: [shape.n])
+          )
         }
-      } catch {
-        total = .infinity  // a variant that fails or is wrong on this device is never chosen
       }
-      milliseconds["gemm:\(variant.rawValue)"] = total
-      if total < (bestGEMM?.1 ?? .infinity) { bestGEMM = (variant, total) }
+      /// Runs the products; checks them against the references' first rows when asked.
+      func run(_ operands: [(x: Tensor, w: LinearWeight, b: Tensor)], check: Bool) throws {
+        for (index, operand) in operands.enumerated() {
+          let y = try backend.linear(operand.x, operand.w, bias: operand.b, activation: .gelu)
+          guard check else { continue }
+          let expected = references[index].prefix(y.count)
+          guard maxDifference(try backend.floats(y), Array(expected)) <= 1e-3 else { throw TuningMismatch() }
+        }
+        try device.finish()
+      }
+      let small = try operands(rows: smallM)
+      try run(small, check: true)
+      let started = now()
+      try run(small, check: false)
+      // The check at the probe shape and one timed run must fit in what is left.
+      let estimate = (now() - started) * Double(probeM / smallM)
+      guard now() + 2 * estimate <= gemmDeadline else { return nil }
+      let probe = try operands(rows: probeM)
+      try run(probe, check: true)
+      return { try run(probe, check: false) }
     }
+    for (variant, time) in gemmTimes { milliseconds["gemm:\(variant.rawValue)"] = time }
 
     // Attention: packed QKV with padding, 12 heads of 32.
     let (batch, length, heads, headSize) = (4, 64, 12, 32)
@@ -108,47 +155,87 @@ public enum KernelTuner {
     let qkv = random.floats(batch * length * 3 * channels, scale: 2)
     let mask: [Int32] = (0..<batch).flatMap { row in (0..<length).map { Int32($0 < length - 9 * row ? 1 : 0) } }
     var reference: [Float]?
-    var bestAttention: (OpenCLBackend.AttentionVariant, Double)?
-    for variant in OpenCLBackend.AttentionVariant.allCases {
+    let defaultAttention: OpenCLBackend.AttentionVariant = device.info.isGPU ? .tiled : .keysVectorized
+    let attentionCandidates =
+      [defaultAttention] + OpenCLBackend.AttentionVariant.allCases.filter { $0 != defaultAttention }
+    let attentionTimes = race(attentionCandidates, until: start + budget, now: now) { variant in
       let backend = try OpenCLBackend(
         device: device, options: .init(gemm: .packedRows, attention: variant, cacheDirectory: cacheDirectory))
-      var time = Double.infinity
-      do {
-        let input = try backend.tensor(qkv, shape: [batch, length, 3 * channels])
-        let maskTensor = try backend.tensor(ints: mask, shape: [batch, length])
-        let run = { try backend.attention(.packed(input), mask: maskTensor, causal: false, heads: heads, scale: 0.17677669) }
-        let output = try backend.floats(run())
-        // Variants are checked against each other: the first one's result is compared with the
-        // CPU reference in the test suite; here a variant that disagrees by more than 1e-4 loses.
-        if let reference, maxDifference(output, reference) > 1e-4 { throw TuningMismatch() }
-        reference = reference ?? output
-        time = try medianMilliseconds(device) { _ = try run() }
-      } catch {}
-      milliseconds["attention:\(variant.rawValue)"] = time
-      if time < (bestAttention?.1 ?? .infinity) { bestAttention = (variant, time) }
+      let input = try backend.tensor(qkv, shape: [batch, length, 3 * channels])
+      let maskTensor = try backend.tensor(ints: mask, shape: [batch, length])
+      let run = {
+        try backend.attention(.packed(input), mask: maskTensor, causal: false, heads: heads, scale: 0.17677669)
+      }
+      let output = try backend.floats(run())
+      // Variants are checked against each other: the first one's result is compared with the
+      // CPU reference in the test suite; here a variant that disagrees by more than 1e-4 loses.
+      if let reference, maxDifference(output, reference) > 1e-4 { throw TuningMismatch() }
+      reference = reference ?? output
+      let timed = {
+        _ = try run()
+        try device.finish()
+      }
+      let started = now()
+      try timed()  // the first run built the kernels; this one says what a timed run costs
+      guard now() + (now() - started) <= start + budget else { return nil }
+      return timed
     }
+    for (variant, time) in attentionTimes { milliseconds["attention:\(variant.rawValue)"] = time }
 
-    guard let gemm = bestGEMM?.0, let attention = bestAttention?.0 else {
-      throw PhotonError(.openCL, "kernel tuning on \(device.info.name): no variant ran correctly (\(milliseconds))")
-    }
+    // Untimed (budget spent) or all failed: the device type's default, as without tuning.
+    let gemm = fastest(gemmTimes) ?? defaultGEMM
+    let attention = fastest(attentionTimes) ?? defaultAttention
     return Choice(
       device: device.info.name, driver: device.info.driverVersion, gemm: gemm, attention: attention,
       milliseconds: milliseconds)
   }
 
-  private struct TuningMismatch: Error {}
+  /// Seconds on a monotonic clock.
+  static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
-  /// Median of 3 timed runs (each waited for), after the caller's untimed first run.
-  private static func medianMilliseconds(_ device: OpenCLDevice, _ body: () throws -> Void) throws -> Double {
-    var times: [Double] = []
-    for _ in 0..<3 {
-      let start = DispatchTime.now().uptimeNanoseconds
-      try body()
-      try device.finish()
-      times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+  /// Times `candidates` in order until `deadline` (seconds on `now`'s clock). `prepare` makes a
+  /// candidate ready and checks it (untimed runs that build its kernels; it throws when the
+  /// candidate fails or is wrong) and returns one run to time, which waits for the device, or nil
+  /// when it found that a timed run would not fit before the deadline.
+  ///
+  /// Returns the median milliseconds of up to 3 timed runs per candidate: fewer where the next
+  /// run, taking as long as the last, would end past the deadline; one where that run took more
+  /// than twice the best median so far (clearly slower: a lower bound is enough to lose);
+  /// infinity where it failed. Candidates not reached before the deadline, or whose `prepare`
+  /// returned nil, are absent. A started run is never cut short.
+  static func race<Candidate: Hashable>(
+    _ candidates: [Candidate], until deadline: Double, now: () -> Double,
+    prepare: (Candidate) throws -> (() throws -> Void)?
+  ) -> [Candidate: Double] {
+    var results: [Candidate: Double] = [:]
+    var best = Double.infinity
+    for candidate in candidates {
+      guard now() < deadline else { break }
+      var times: [Double] = []
+      do {
+        guard let run = try prepare(candidate) else { continue }
+        for _ in 0..<3 {
+          let start = now()
+          try run()
+          times.append(now() - start)
+          if times.last! * 1000 > 2 * best || now() + times.last! > deadline { break }
+        }
+      } catch {
+        times = [.infinity]  // a candidate that fails or is wrong on this device is never chosen
+      }
+      let median = times.sorted()[times.count / 2] * 1000
+      results[candidate] = median
+      best = min(best, median)
     }
-    return times.sorted()[1]
+    return results
   }
+
+  /// The candidate with the smallest finite time.
+  static func fastest<Candidate>(_ times: [Candidate: Double]) -> Candidate? {
+    times.filter { $0.value.isFinite }.min { $0.value < $1.value }?.key
+  }
+
+  private struct TuningMismatch: Error {}
 
   private static func hostLinear(_ x: [Float], _ w: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
     var y = [Float](repeating: 0, count: m * n)

@@ -51,15 +51,24 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var norm: NormVariant?
     /// Where program binaries are cached; nil disables the disk cache.
     public var cacheDirectory: URL?
+    /// The most device memory, in bytes, the backend allocates (weights, activations, caches).
+    /// nil: `PHOTON_MEMORY_BUDGET` (bytes, or with a K, M or G suffix), else
+    /// ``BufferPool/defaultBudgetFraction`` of the device's global memory.
+    public var memoryBudget: Int?
+    /// nil: `PHOTON_MEMORY_BUCKETS` (`sized` or `exact`), else ``BufferPool/BucketPolicy/sized``.
+    public var memoryBuckets: BufferPool.BucketPolicy?
 
     public init(
       gemm: GEMMVariant? = nil, attention: AttentionVariant? = nil, norm: NormVariant? = nil,
-      cacheDirectory: URL? = ProgramCompiler.defaultCacheDirectory
+      cacheDirectory: URL? = ProgramCompiler.defaultCacheDirectory, memoryBudget: Int? = nil,
+      memoryBuckets: BufferPool.BucketPolicy? = nil
     ) {
       self.gemm = gemm
       self.attention = attention
       self.norm = norm
       self.cacheDirectory = cacheDirectory
+      self.memoryBudget = memoryBudget
+      self.memoryBuckets = memoryBuckets
     }
   }
 
@@ -81,9 +90,12 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
   public init(device: OpenCLDevice? = nil, options: Options = Options()) throws {
     let device = try device ?? OpenCLDevice.select()
     self.device = device
-    self.pool = BufferPool(context: device.context, info: device.info)
-    self.compiler = ProgramCompiler(device: device, cacheDirectory: options.cacheDirectory)
     let environment = ProcessInfo.processInfo.environment
+    let budget = try BufferPool.configuredBudget(options.memoryBudget, environment: environment, device: device.info)
+    let buckets = try options.memoryBuckets
+      ?? Self.parse(environment["PHOTON_MEMORY_BUCKETS"], as: BufferPool.BucketPolicy.self, variable: "PHOTON_MEMORY_BUCKETS")
+    self.pool = BufferPool(context: device.context, info: device.info, budgetBytes: budget, policy: buckets ?? .sized)
+    self.compiler = ProgramCompiler(device: device, cacheDirectory: options.cacheDirectory)
     // Forced variants (options, then environment) win; otherwise the tuned choice for this device
     // (measured at first use and kept on disk), else the device type's default.
     let forcedGEMM = try options.gemm
