@@ -200,19 +200,6 @@ enum CacheEntry {
   }
 }
 
-/// 64-bit FNV-1a: a fast, stable hash for cache keys and entry checksums (keys are also compared
-/// in full on load).
-func fnv1a64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for byte in bytes {
-    hash ^= UInt64(byte)
-    hash = hash &* 0x100_0000_01b3
-  }
-  return hash
-}
-
-func fnv1a64(_ text: String) -> UInt64 { fnv1a64(text.utf8) }
-
 /// A built program; kernels are created from it by name.
 public final class Program: @unchecked Sendable {
   let handle: cl_program

@@ -56,10 +56,10 @@ struct DecodingEquivalenceTests {
         }
         let qkv = try backend.tensor(step, shape: [shape.batch, shape.new, 3 * c])
         try backend.writeKeyValueCache(qkv, keyCache: keys, valueCache: values, at: shape.cached)
-        let y = try backend.cachedAttention(
-          query: qkv, keyCache: keys, valueCache: values, length: shape.length,
-          mask: masked ? backend.tensor(ints: mask, shape: [shape.batch, shape.capacity]) : nil,
-          heads: shape.heads, scale: scale)
+        let y = try backend.attention(
+          AttentionCall(
+            .separate(query: qkv, key: keys, value: values), heads: shape.heads, scale: scale, keyLength: shape.length,
+            mask: masked ? backend.tensor(ints: mask, shape: [shape.batch, shape.capacity]) : nil, masking: .causal))
         #expect(y.shape == [shape.batch, shape.new, c])
         return (try backend.floats(keys), try backend.floats(values), try backend.floats(y))
       }
@@ -90,11 +90,10 @@ struct DecodingEquivalenceTests {
       let keys = try backend.zeros(shape: [batch, capacity, c])
       let values = try backend.zeros(shape: [batch, capacity, c])
       try backend.writeKeyValueCache(packed, keyCache: keys, valueCache: values, at: 0)
-      let cached = try backend.cachedAttention(
-        query: packed, keyCache: keys, valueCache: values, length: t, mask: nil, heads: heads,
-        scale: 0.5)
-      let fused = try backend.attention(
-        .packed(packed), mask: nil, causal: true, heads: heads, scale: 0.5)
+      let cached = try backend.attention(
+        AttentionCall(
+          .separate(query: packed, key: keys, value: values), heads: heads, scale: 0.5, keyLength: t, masking: .causal))
+      let fused = try backend.attention(AttentionCall(.packed(packed), heads: heads, scale: 0.5, masking: .causal))
       expectClose(
         try backend.floats(cached), try backend.floats(fused), atol: 1e-6, "\(backend.kind)")
     }
@@ -115,13 +114,16 @@ struct DecodingEquivalenceTests {
       try backend.writeKeyValueCache(step, keyCache: keys, valueCache: values, at: 2)
       expectClose(try backend.floats(keys), [1, 0, 1, 0], atol: 0, "\(backend.kind) keys")
       expectClose(try backend.floats(values), [1, 2, 4, 0], atol: 0, "\(backend.kind) values")
-      let y = try backend.cachedAttention(
-        query: step, keyCache: keys, valueCache: values, length: 3, mask: nil, heads: 1, scale: 1)
+      let y = try backend.attention(
+        AttentionCall(
+          .separate(query: step, key: keys, value: values), heads: 1, scale: 1, keyLength: 3, masking: .causal))
       expectClose(try backend.floats(y), [2.4223188], atol: 2e-6, "\(backend.kind) attention")
       // Key 0 padded: values [2, 4] weighted by [1, e]/(1 + e) = 3.4621172.
       let mask = try backend.tensor(ints: [0, 1, 1, 1], shape: [1, 4])
-      let masked = try backend.cachedAttention(
-        query: step, keyCache: keys, valueCache: values, length: 3, mask: mask, heads: 1, scale: 1)
+      let masked = try backend.attention(
+        AttentionCall(
+          .separate(query: step, key: keys, value: values), heads: 1, scale: 1, keyLength: 3, mask: mask,
+          masking: .causal))
       expectClose(try backend.floats(masked), [3.4621172], atol: 2e-6, "\(backend.kind) masked")
     }
   }
@@ -136,11 +138,9 @@ struct DecodingEquivalenceTests {
     let position = random.floats(positions * channels)
     func run(_ backend: any Backend) throws -> [Float] {
       try backend.floats(
-        backend.tokenEmbeddings(
-          ids: backend.tensor(ints: ids, shape: [batch, length]),
-          wordTable: backend.tensor(word, shape: [vocab, channels]),
-          positionTable: backend.tensor(position, shape: [positions, channels]),
-          firstPosition: first))
+        backend.gather(
+          backend.tensor(word, shape: [vocab, channels]), ids: backend.tensor(ints: ids, shape: [batch, length]),
+          positionTable: backend.tensor(position, shape: [positions, channels]), firstPosition: first))
     }
     expectClose(try run(gpu), try run(TestBackends.cpu), atol: 0, "C=\(channels)")
   }
@@ -151,22 +151,19 @@ struct DecodingEquivalenceTests {
       let word = try backend.tensor([1, 2, 10, 20, 100, 200], shape: [3, 2])
       let position = try backend.tensor([0.5, 0.25, 0.125, 0.0625], shape: [2, 2])
       // ids [2, 0] at positions 0, 1; then id 1 alone at position 1.
-      let y = try backend.tokenEmbeddings(
-        ids: backend.tensor(ints: [2, 0], shape: [1, 2]), wordTable: word, positionTable: position,
-        firstPosition: 0)
+      let y = try backend.gather(
+        word, ids: backend.tensor(ints: [2, 0], shape: [1, 2]), positionTable: position, firstPosition: 0)
       expectClose(
         try backend.floats(y), [100.5, 200.25, 1.125, 2.0625], atol: 0, "\(backend.kind) prompt")
-      let step = try backend.tokenEmbeddings(
-        ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position,
-        firstPosition: 1)
+      let step = try backend.gather(
+        word, ids: backend.tensor(ints: [1], shape: [1, 1]), positionTable: position, firstPosition: 1)
       expectClose(try backend.floats(step), [10.125, 20.0625], atol: 0, "\(backend.kind) step")
       #expect(throws: PhotonError.self) {
-        try backend.tokenEmbeddings(
-          ids: backend.tensor(ints: [1], shape: [1, 1]), wordTable: word, positionTable: position,
-          firstPosition: 2)
+        try backend.gather(
+          word, ids: backend.tensor(ints: [1], shape: [1, 1]), positionTable: position, firstPosition: 2)
       }
-      let sum = try backend.add(
-        backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
+      let sum = try backend.binary(
+        .add, backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
       expectClose(try backend.floats(sum), [1.5, 0, -1], atol: 0, "\(backend.kind) add")
       let picked = try backend.selectPosition(
         backend.tensor([1, 2, 3, 4, 5, 6, 7, 8], shape: [2, 2, 2]), 1)
@@ -194,7 +191,7 @@ struct DecodingEquivalenceTests {
         try backend.tensor(x, shape: [1, rows, vocab]),
         try backend.tensor(b, shape: [1, rows, vocab])
       )
-      let sum = try backend.add(xt, bt)
+      let sum = try backend.binary(.add, xt, bt)
       let picked = try backend.selectPosition(xt, rows - 1)
       let ids = try backend.argmax(xt)
       #expect(ids.shape == [1, rows] && ids.dtype == .int32)
@@ -228,12 +225,14 @@ struct DecodingEquivalenceTests {
         try backend.writeKeyValueCache(qkv, keyCache: cache, valueCache: cache, at: 3)
       }
       #expect(throws: PhotonError.self) {
-        try backend.cachedAttention(
-          query: qkv, keyCache: cache, valueCache: cache, length: 5, mask: nil, heads: 1, scale: 1)
+        try backend.attention(
+          AttentionCall(
+            .separate(query: qkv, key: cache, value: cache), heads: 1, scale: 1, keyLength: 5, masking: .causal))
       }
       #expect(throws: PhotonError.self) {
-        try backend.cachedAttention(
-          query: qkv, keyCache: cache, valueCache: cache, length: 1, mask: nil, heads: 1, scale: 1)
+        try backend.attention(
+          AttentionCall(
+            .separate(query: qkv, key: cache, value: cache), heads: 1, scale: 1, keyLength: 1, masking: .causal))
       }
       #expect(throws: PhotonError.self) { try backend.selectPosition(qkv, 2) }
     }
@@ -250,9 +249,9 @@ struct DecodingEquivalenceTests {
     let g = random.floats(shape.channels, in: 0.5...1.5)
     func run(_ backend: any Backend) throws -> [Float] {
       try backend.floats(
-        backend.rmsNorm(
-          backend.tensor(x, shape: [shape.rows, shape.channels]),
-          weight: backend.tensor(g, shape: [shape.channels]), eps: 1e-6))
+        backend.normalize(
+          backend.tensor(x, shape: [shape.rows, shape.channels]), residual: nil,
+          .rms(weight: backend.tensor(g, shape: [shape.channels]), eps: 1e-6)))
     }
     expectClose(
       try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5, shape.testDescription)
@@ -262,12 +261,12 @@ struct DecodingEquivalenceTests {
   func rmsNormByHand() throws {
     for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
       // mean of squares of [3, 4] is 12.5: [3, 4]/√12.5 · [1, 2] = [0.8485281, 2.2627417]
-      let y = try backend.rmsNorm(
-        backend.tensor([3, 4], shape: [1, 2]), weight: backend.tensor([1, 2], shape: [2]), eps: 0)
+      let y = try backend.normalize(
+        backend.tensor([3, 4], shape: [1, 2]), residual: nil, .rms(weight: backend.tensor([1, 2], shape: [2]), eps: 0))
       expectClose(try backend.floats(y), [0.8485281, 2.2627417], atol: 1e-6, "\(backend.kind)")
       #expect(throws: PhotonError.self) {
-        try backend.rmsNorm(
-          backend.tensor([3, 4], shape: [1, 2]), weight: backend.tensor([1], shape: [1]), eps: 0)
+        try backend.normalize(
+          backend.tensor([3, 4], shape: [1, 2]), residual: nil, .rms(weight: backend.tensor([1], shape: [1]), eps: 0))
       }
     }
   }

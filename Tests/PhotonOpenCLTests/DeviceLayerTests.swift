@@ -111,7 +111,7 @@ struct DeviceLayerTests {
     #expect(error.code == .outOfMemory)
     #expect(error.message.contains("\(limit)") && error.message.contains("a test tensor"))
     // The backend still works afterwards.
-    #expect(try backend.floats(backend.tanh(backend.tensor([0], shape: [1]))) == [0])
+    #expect(try backend.floats(backend.unary(.tanh, backend.tensor([0], shape: [1]))) == [0])
   }
 
   @Test func shapeMismatchesAreTypedErrorsOnBothBackends() throws {
@@ -133,15 +133,16 @@ struct DeviceLayerTests {
       let mask = try backend.tensor(ints: [1, 1], shape: [1, 2])
       let qkv = try backend.tensor([Float](repeating: 0, count: 3 * 9), shape: [1, 3, 9])
       let attention = try #require(throws: PhotonError.self) {
-        try backend.attention(.packed(qkv), mask: mask, causal: false, heads: 3, scale: 1)
+        try backend.attention(AttentionCall(.packed(qkv), heads: 3, scale: 1, mask: mask))
       }
       #expect(attention.code == .shapeMismatch && attention.message.contains("mask"))
       let heads = try #require(throws: PhotonError.self) {
-        try backend.attention(.packed(qkv), mask: nil, causal: false, heads: 2, scale: 1)
+        try backend.attention(AttentionCall(.packed(qkv), heads: 2, scale: 1))
       }
       #expect(heads.message.contains("not divisible"))
       let norm = try #require(throws: PhotonError.self) {
-        try backend.layerNorm(x, residual: nil, weight: badBias, bias: try backend.tensor([0, 0], shape: [2]), eps: 1e-5)
+        try backend.normalize(
+          x, residual: nil, .layer(weight: badBias, bias: try backend.tensor([0, 0], shape: [2]), eps: 1e-5))
       }
       #expect(norm.code == .shapeMismatch)
       let pooled = try #require(throws: PhotonError.self) {
@@ -155,10 +156,10 @@ struct DeviceLayerTests {
     let gpu = try TestBackends.gpu()
     let cpuTensor = try TestBackends.cpu.tensor([1, 2], shape: [2])
     let gpuTensor = try gpu.tensor([1, 2], shape: [2])
-    #expect(throws: PhotonError.self) { try gpu.tanh(cpuTensor) }
-    #expect(throws: PhotonError.self) { try TestBackends.cpu.tanh(gpuTensor) }
+    #expect(throws: PhotonError.self) { try gpu.unary(.tanh, cpuTensor) }
+    #expect(throws: PhotonError.self) { try TestBackends.cpu.unary(.tanh, gpuTensor) }
     let other = try OpenCLBackend(device: OpenCLDevice.select())
-    let error = try #require(throws: PhotonError.self) { try other.tanh(gpuTensor) }
+    let error = try #require(throws: PhotonError.self) { try other.unary(.tanh, gpuTensor) }
     #expect(error.code == .wrongBackend)
   }
 

@@ -29,11 +29,12 @@ struct NormalizationEquivalenceTests {
     for withResidual in [false, true] {
       func run(_ backend: any Backend) throws -> [Float] {
         try backend.floats(
-          backend.layerNorm(
+          backend.normalize(
             backend.tensor(x, shape: [shape.rows, shape.channels]),
             residual: withResidual ? backend.tensor(r, shape: [shape.rows, shape.channels]) : nil,
-            weight: backend.tensor(g, shape: [shape.channels]), bias: backend.tensor(b, shape: [shape.channels]),
-            eps: 1e-12))
+            .layer(
+              weight: backend.tensor(g, shape: [shape.channels]), bias: backend.tensor(b, shape: [shape.channels]),
+              eps: 1e-12)))
       }
       expectClose(
         try run(gpu), try run(TestBackends.cpu), atol: 1e-4, rtol: 1e-5,
@@ -47,9 +48,10 @@ struct NormalizationEquivalenceTests {
     for backend: any Backend in gpus + [TestBackends.cpu] {
       // mean 2.5, variance 1.25: (x − 2.5)/√1.25
       let y = try backend.floats(
-        backend.layerNorm(
+        backend.normalize(
           backend.tensor([1, 2, 3, 4], shape: [1, 4]), residual: nil,
-          weight: backend.tensor([1, 1, 1, 1], shape: [4]), bias: backend.tensor([0, 0, 0, 0], shape: [4]), eps: 0))
+          .layer(
+            weight: backend.tensor([1, 1, 1, 1], shape: [4]), bias: backend.tensor([0, 0, 0, 0], shape: [4]), eps: 0)))
       expectClose(y, [-1.3416408, -0.4472136, 0.4472136, 1.3416408], atol: 1e-6, "\(backend.kind)")
     }
   }
@@ -94,12 +96,12 @@ struct NormalizationEquivalenceTests {
       try TestBackends.cpu.floats(TestBackends.cpu.softmax(TestBackends.cpu.tensor(x, shape: s))),
       atol: 1e-6, rtol: 1e-5, "softmax")
     expectClose(
-      try gpu.floats(gpu.tanh(gpu.tensor(x, shape: s))),
-      try TestBackends.cpu.floats(TestBackends.cpu.tanh(TestBackends.cpu.tensor(x, shape: s))),
+      try gpu.floats(gpu.unary(.tanh, gpu.tensor(x, shape: s))),
+      try TestBackends.cpu.floats(TestBackends.cpu.unary(.tanh, TestBackends.cpu.tensor(x, shape: s))),
       atol: 1e-6, "tanh")
     expectClose(
-      try gpu.floats(gpu.l2Normalize(gpu.tensor(x, shape: s))),
-      try TestBackends.cpu.floats(TestBackends.cpu.l2Normalize(TestBackends.cpu.tensor(x, shape: s))),
+      try gpu.floats(gpu.normalize(gpu.tensor(x, shape: s), residual: nil, .l2)),
+      try TestBackends.cpu.floats(TestBackends.cpu.normalize(TestBackends.cpu.tensor(x, shape: s), residual: nil, .l2)),
       atol: 1e-6, "l2")
   }
 
@@ -108,9 +110,9 @@ struct NormalizationEquivalenceTests {
     for backend: any Backend in [try TestBackends.gpu(), TestBackends.cpu] {
       let softmax = try backend.floats(backend.softmax(backend.tensor([0, 1, 1e4, 1e4], shape: [2, 2])))
       expectClose(softmax, [0.2689414, 0.7310586, 0.5, 0.5], atol: 1e-6, "\(backend.kind) softmax")
-      let tanh = try backend.floats(backend.tanh(backend.tensor([-300, 0, 0.5, 300], shape: [4])))
+      let tanh = try backend.floats(backend.unary(.tanh, backend.tensor([-300, 0, 0.5, 300], shape: [4])))
       expectClose(tanh, [-1, 0, 0.46211716, 1], atol: 1e-6, "\(backend.kind) tanh")
-      let l2 = try backend.floats(backend.l2Normalize(backend.tensor([3, 4, 0, 0], shape: [2, 2])))
+      let l2 = try backend.floats(backend.normalize(backend.tensor([3, 4, 0, 0], shape: [2, 2]), residual: nil, .l2))
       expectClose(l2, [0.6, 0.8, 0, 0], atol: 1e-6, "\(backend.kind) l2")
     }
   }
@@ -127,7 +129,8 @@ struct NormalizationEquivalenceTests {
     func run(_ backend: any Backend) throws -> [Float] {
       try backend.floats(
         backend.pool(
-          backend.tensor(x, shape: [batch, length, channels]), mask: backend.tensor(ints: mask, shape: [batch, length]),
+          backend.tensor(x, shape: [batch, length, channels]),
+          mask: backend.tensor(ints: mask, shape: [batch, length]),
           mode: mode))
     }
     expectClose(try run(gpu), try run(TestBackends.cpu), atol: 1e-6, "\(mode)")

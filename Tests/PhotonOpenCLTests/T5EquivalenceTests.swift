@@ -32,12 +32,13 @@ struct T5EquivalenceTests {
           usePacked
           ? try backend.tensor(packed, shape: [b, shape.new, 3 * c])
           : try backend.tensor(query, shape: [b, shape.new, c])
-        let y = try backend.biasedAttention(
-          query: q, keys: backend.tensor(keys, shape: [b, s, c]),
-          values: backend.tensor(values, shape: [b, s, c]), length: length,
-          positionBias: backend.tensor(bias, shape: [shape.heads, rows, columns]),
-          mask: masked ? backend.tensor(ints: mask, shape: [b, s]) : nil, causal: causal,
-          heads: shape.heads, scale: 1)
+        let y = try backend.attention(
+          AttentionCall(
+            .separate(
+              query: q, key: backend.tensor(keys, shape: [b, s, c]), value: backend.tensor(values, shape: [b, s, c])),
+            heads: shape.heads, scale: 1, keyLength: length,
+            mask: masked ? backend.tensor(ints: mask, shape: [b, s]) : nil, masking: (causal ? .causal : .none),
+            positionBias: backend.tensor(bias, shape: [shape.heads, rows, columns])))
         #expect(y.shape == [b, shape.new, c])
         return try backend.floats(y)
       }
@@ -58,13 +59,13 @@ struct T5EquivalenceTests {
       let keys = try backend.zeros(shape: [batch, capacity, c])
       let values = try backend.zeros(shape: [batch, capacity, c])
       try backend.writeKeyValueCache(packed, keyCache: keys, valueCache: values, at: 0)
-      let cached = try backend.cachedAttention(
-        query: packed, keyCache: keys, valueCache: values, length: t, mask: nil, heads: heads,
-        scale: 0.5)
-      let biased = try backend.biasedAttention(
-        query: packed, keys: keys, values: values, length: t,
-        positionBias: backend.zeros(shape: [heads, t, t]), mask: nil, causal: true, heads: heads,
-        scale: 0.5)
+      let cached = try backend.attention(
+        AttentionCall(
+          .separate(query: packed, key: keys, value: values), heads: heads, scale: 0.5, keyLength: t, masking: .causal))
+      let biased = try backend.attention(
+        AttentionCall(
+          .separate(query: packed, key: keys, value: values), heads: heads, scale: 0.5, keyLength: t, masking: .causal,
+          positionBias: backend.zeros(shape: [heads, t, t])))
       expectClose(
         try backend.floats(biased), try backend.floats(cached), atol: 1e-6, "\(backend.kind)")
     }
@@ -85,9 +86,10 @@ struct T5EquivalenceTests {
         -> [Float]
       {
         try backend.floats(
-          backend.biasedAttention(
-            query: query, keys: keys, values: values, length: length, positionBias: bias,
-            mask: mask, causal: causal, heads: 1, scale: 1))
+          backend.attention(
+            AttentionCall(
+              .separate(query: query, key: keys, value: values), heads: 1, scale: 1, keyLength: length, mask: mask,
+              masking: (causal ? .causal : .none), positionBias: bias)))
       }
       expectClose(
         try run(causal: true, query: query), [1, 1.5775308], atol: 2e-6, "\(backend.kind) causal")
@@ -108,10 +110,10 @@ struct T5EquivalenceTests {
         try run(causal: true, query: query, length: 1)  // 2 queries, 1 position
       }
       #expect(throws: PhotonError.self) {
-        try backend.biasedAttention(
-          query: query, keys: keys, values: values, length: 2,
-          positionBias: backend.tensor([0, 0], shape: [1, 1, 2]), mask: nil, causal: true,
-          heads: 1, scale: 1)
+        try backend.attention(
+          AttentionCall(
+            .separate(query: query, key: keys, value: values), heads: 1, scale: 1, keyLength: 2, masking: .causal,
+            positionBias: backend.tensor([0, 0], shape: [1, 1, 2])))
       }
     }
   }
@@ -129,8 +131,8 @@ struct T5EquivalenceTests {
         backend.tensor(table, shape: [vocab, channels]),
         ids: backend.tensor(ints: ids, shape: [batch, length]))
       #expect(rows.shape == [batch, length, channels])
-      let product = try backend.multiply(
-        backend.tensor(a, shape: [13, channels]), backend.tensor(b, shape: [13, channels]))
+      let product = try backend.binary(
+        .multiply, backend.tensor(a, shape: [13, channels]), backend.tensor(b, shape: [13, channels]))
       return (try backend.floats(rows), try backend.floats(product))
     }
     let (g, r) = (try run(gpu), try run(TestBackends.cpu))
@@ -145,8 +147,8 @@ struct T5EquivalenceTests {
       let rows = try backend.gather(table, ids: backend.tensor(ints: [2, 0, 2], shape: [1, 3]))
       expectClose(
         try backend.floats(rows), [100, 200, 1, 2, 100, 200], atol: 0, "\(backend.kind) gather")
-      let product = try backend.multiply(
-        backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
+      let product = try backend.binary(
+        .multiply, backend.tensor([1, -2, 3], shape: [3]), backend.tensor([0.5, 2, -4], shape: [3]))
       expectClose(try backend.floats(product), [0.5, -4, -12], atol: 0, "\(backend.kind) multiply")
       // The host checks ids against the table (the device only clamps: it cannot throw).
       if backend.kind == .cpu {
@@ -155,7 +157,7 @@ struct T5EquivalenceTests {
         }
       }
       #expect(throws: PhotonError.self) {
-        try backend.multiply(backend.tensor([1], shape: [1]), backend.tensor([1, 2], shape: [2]))
+        try backend.binary(.multiply, backend.tensor([1], shape: [1]), backend.tensor([1, 2], shape: [2]))
       }
     }
   }
