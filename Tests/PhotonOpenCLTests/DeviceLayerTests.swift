@@ -3,6 +3,7 @@ import Foundation
 import PhotonCPU
 import PhotonCore
 import PhotonTestSupport
+import PhotonKernels
 import Testing
 
 @testable import PhotonOpenCL
@@ -47,6 +48,41 @@ struct DeviceLayerTests {
     #expect(failure.name == "CL_BUILD_PROGRAM_FAILURE")
     #expect(failure.buildLog?.contains("undeclared_name") == true)
     #expect(error.message.contains("broken.cl"))
+  }
+
+  /// A successful build's warnings stay in the program's build log (and a log file beside its
+  /// cache entry), and every kernel file of Photon builds with none, at the defines it runs with.
+  @Test func compilerMessagesGoToTheBuildLogAndKernelsHaveNone() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("photon-log-test-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let device = try OpenCLDevice.select()
+    let compiler = ProgramCompiler(device: device, cacheDirectory: directory)
+    let warned = try compiler.program(
+      name: "warned.cl",
+      source: "#warning \"photon-test-warning\"\n__kernel void k(__global float* x) { x[0] = 1.0f; }",
+      options: "-cl-std=CL1.2")
+    #expect(warned.buildLog.contains("photon-test-warning"), "build log: \(warned.buildLog)")
+    let logs = try FileManager.default.contentsOfDirectory(
+      at: directory.appendingPathComponent("programs"), includingPropertiesForKeys: nil
+    ).filter { $0.pathExtension == "log" }
+    #expect(try logs.contains { try String(contentsOf: $0, encoding: .utf8).contains("photon-test-warning") })
+
+    let backend = try TestBackends.gpu()
+    let builds: [(String, String, String)] = [
+      ("attention.cl", KernelSource.attention, backend.attentionDefines(headSize: 32, group: 16)),
+      ("attention.cl", KernelSource.attention, ""),
+      ("elementwise.cl", KernelSource.elementwise, "-DROW_WG=64"),
+      ("embedding.cl", KernelSource.embedding, backend.normDefines),
+      ("norm.cl", KernelSource.norm, backend.normDefines),
+      ("gemm.cl", KernelSource.gemm, "-DGEMM_ROWS=6 -DGEMM_PANEL_VECS=2 -DGEMM_K_UNROLL=4"),
+      ("gemm_quant.cl", KernelSource.gemmQuant, "-DGEMM_ROWS=6 -DGEMM_PANEL_VECS=1 -DGEMM_K_UNROLL=4"),
+    ]
+    for (file, source, defines) in builds {
+      let program = try compiler.program(
+        name: file, source: KernelSource.common + "\n" + source, options: "-cl-std=CL1.2 \(defines)")
+      #expect(!program.buildLog.lowercased().contains("warning"), "\(file) \(defines): \(program.buildLog)")
+    }
   }
 
   @Test func programBinariesAreCachedAndCorruptEntriesRebuilt() throws {
