@@ -35,8 +35,7 @@ let package = Package(
         .embedInCode("norm.cl"),
         .embedInCode("attention.cl"),
         .embedInCode("elementwise.cl"),
-        .embedInCode("decode.cl"),
-        .embedInCode("t5.cl"),
+        .embedInCode("embedding.cl"),
       ]),
 
     .target(name: "PhotonCore"),

@@ -9,8 +9,7 @@ public enum KernelSource {
   public static let norm = text(PackageResources.norm_cl)
   public static let attention = text(PackageResources.attention_cl)
   public static let elementwise = text(PackageResources.elementwise_cl)
-  public static let decode = text(PackageResources.decode_cl)
-  public static let t5 = text(PackageResources.t5_cl)
+  public static let embedding = text(PackageResources.embedding_cl)
 
   private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -1,4 +1,4 @@
-// gemm.cl — y = act(x·Wᵀ + b), the linear layer, in two kernel families, plus a batched product.
+// gemm.cl — y = act(x·Wᵀ + b), the linear layer, in two kernel families.
 //
 // x: [M, K] row-major. The weight arrives from Hugging Face as W [N, K]; the host packs it once at
 // load as Wt [K, NP] (transposed, NP = N rounded up to 32, pad columns zero) so that the kernels
@@ -91,67 +91,32 @@ __kernel void gemm_panel_rows(__global const float* x, __global const float* wp,
                               const int N, const int K, const int NP, const int act) {
   PANEL_PROLOGUE()
   __global const float* w = wp + (size_t)panel * K * GEMM_PANEL;
-#pragma unroll GEMM_K_UNROLL
-  for (int k = 0; k < K; k++) {
+  FOR_K_UNROLLED(k, 0, K,
     float16 wv[GEMM_PANEL_VECS];
-#pragma unroll
-    for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload16(v, w);
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload16(v, w);
     w += GEMM_PANEL;
     PANEL_FMA(k, wv)
-  }
+  )
 
   PANEL_EPILOGUE()
 }
 
-#define TILE 32    // output tile edge per work-group
-#define TILE_K 16  // depth of the staged slices
-#define WPT 4      // outputs per work-item along each axis (8×8 items × 4×4 = 32×32)
-
-// global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8)
+// global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8). TILED_* and STAGE_X: common.cl.
 __kernel __attribute__((reqd_work_group_size(8, 8, 1)))
 void gemm_tiled_local(__global const float* x, __global const float* wt,
                       __global const float* bias, __global float* y,
                       const int M, const int N, const int K, const int NP, const int act) {
-  __local float xs[TILE][TILE_K + 1];  // +1: avoid bank conflicts on column reads
-  __local float ws[TILE_K][TILE];
-  const int tx = get_local_id(0), ty = get_local_id(1);
-  const int tid = ty * 8 + tx;
-  const int col0 = get_group_id(0) * TILE, row0 = get_group_id(1) * TILE;
-
-  float acc[WPT][WPT];
-  for (int i = 0; i < WPT; i++)
-    for (int j = 0; j < WPT; j++) acc[i][j] = 0.0f;
-
+  TILED_PROLOGUE()
   for (int k0 = 0; k0 < K; k0 += TILE_K) {
-    // 512 elements of each tile, 8 per work-item; out-of-range entries are zero.
+    STAGE_X()
     for (int e = tid; e < TILE * TILE_K; e += 64) {
-      const int r = e / TILE_K, c = e % TILE_K;
-      const int gr = row0 + r, gk = k0 + c;
-      xs[r][c] = (gr < M && gk < K) ? x[(size_t)gr * K + gk] : 0.0f;
-      const int wr = e / TILE, wc = e % TILE;
+      const int wr = e >> 5, wc = e & (TILE - 1);
       const int wk = k0 + wr;
       ws[wr][wc] = (wk < K && col0 + wc < NP) ? wt[(size_t)wk * NP + col0 + wc] : 0.0f;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int kk = 0; kk < TILE_K; kk++) {
-      float a[WPT], b[WPT];
-      for (int i = 0; i < WPT; i++) a[i] = xs[ty + 8 * i][kk];
-      for (int j = 0; j < WPT; j++) b[j] = ws[kk][tx + 8 * j];
-      for (int i = 0; i < WPT; i++)
-        for (int j = 0; j < WPT; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    TILED_PRODUCT()
   }
-
-  for (int i = 0; i < WPT; i++) {
-    const int row = row0 + ty + 8 * i;
-    if (row >= M) continue;
-    for (int j = 0; j < WPT; j++) {
-      const int col = col0 + tx + 8 * j;
-      if (col >= N) continue;
-      y[(size_t)row * N + col] = activate(acc[i][j] + (bias ? bias[col] : 0.0f), act);
-    }
-  }
+  TILED_EPILOGUE()
 }
 
 // The epilogue after a library GEMM (CLBlast) that cannot fuse it: y = act(y + b), in place.
@@ -162,21 +127,4 @@ __kernel void bias_activation(__global float* y, __global const float* bias, con
   if (col >= N || row >= M) return;
   const size_t i = (size_t)row * N + col;
   y[i] = activate(y[i] + (bias ? bias[col] : 0.0f), act);
-}
-
-// c[b] = a[b]·B[b] (transpose_b = 0, B: [K, N]) or a[b]·B[b]ᵀ (transpose_b = 1, B: [N, K]).
-// a: [batch, M, K], c: [batch, M, N]. One work-item per output; global: (N, M, batch) rounded up.
-__kernel void batched_matmul(__global const float* a, __global const float* b, __global float* c,
-                             const int M, const int N, const int K, const int transpose_b) {
-  const int col = get_global_id(0), row = get_global_id(1), batch = get_global_id(2);
-  if (col >= N || row >= M) return;
-  __global const float* ar = a + ((size_t)batch * M + row) * K;
-  __global const float* bb = b + (size_t)batch * K * N;
-  float sum = 0.0f;
-  if (transpose_b) {
-    for (int k = 0; k < K; k++) sum = fma(ar[k], bb[(size_t)col * K + k], sum);
-  } else {
-    for (int k = 0; k < K; k++) sum = fma(ar[k], bb[(size_t)k * N + col], sum);
-  }
-  c[((size_t)batch * M + row) * N + col] = sum;
 }

@@ -47,14 +47,12 @@ __kernel void gemm_f16_panel_rows(__global const float* x, __global const half* 
                                   const int N, const int K, const int NP, const int act) {
   PANEL_PROLOGUE()
   __global const half* w = wp + (size_t)panel * K * GEMM_PANEL;
-#pragma unroll GEMM_K_UNROLL
-  for (int k = 0; k < K; k++) {
+  FOR_K_UNROLLED(k, 0, K,
     float16 wv[GEMM_PANEL_VECS];
-#pragma unroll
-    for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload_half16(v, w);
+    _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = vload_half16(v, w);
     w += GEMM_PANEL;
     PANEL_FMA(k, wv)
-  }
+  )
   PANEL_EPILOGUE()
 }
 
@@ -73,14 +71,12 @@ __kernel void gemm_q8_panel_rows(__global const float* x, __global const char* w
     for (int v = 0; v < GEMM_PANEL_VECS; v++) sv[v] = vload16(v, s);
     s += GEMM_PANEL;
     const int kend = min(K, k0 + QBLOCK);
-#pragma unroll GEMM_K_UNROLL
-    for (int k = k0; k < kend; k++) {
+    FOR_K_UNROLLED(k, k0, kend,
       float16 wv[GEMM_PANEL_VECS];
-#pragma unroll
-      for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = convert_float16(vload16(v, w)) * sv[v];
+      _Pragma("unroll") for (int v = 0; v < GEMM_PANEL_VECS; v++) wv[v] = convert_float16(vload16(v, w)) * sv[v];
       w += GEMM_PANEL;
       PANEL_FMA(k, wv)
-    }
+    )
   }
   PANEL_EPILOGUE()
 }
@@ -151,51 +147,7 @@ __kernel void gemm_q8_panel_gemv(__global const float* x, __global const char* w
 // ---------------------------------------------------------------------------------------------
 // GPU family: gemm_tiled_local of gemm.cl with the weight tile widened (and scaled) as it is
 // staged in local memory, so the inner product loop is the fp32 one.
-#define TILE 32    // output tile edge per work-group
-#define TILE_K 16  // depth of the staged slices (two slices per int8 block)
-#define WPT 4      // outputs per work-item along each axis (8×8 items × 4×4 = 32×32)
-
-// Stages x[row0 .., k0 ..] into xs; out-of-range entries are zero. Index math by shifts (TILE_K
-// and TILE are powers of two): no runtime `/` and `%` on the same value (Oclgrind and `freeze`).
-#define STAGE_X()                                                                               \
-  for (int e = tid; e < TILE * TILE_K; e += 64) {                                               \
-    const int r = e >> 4, c = e & (TILE_K - 1);                                                 \
-    const int gr = row0 + r, gk = k0 + c;                                                       \
-    xs[r][c] = (gr < M && gk < K) ? x[(size_t)gr * K + gk] : 0.0f;                              \
-  }
-
-// One staged slice: the whole group waits for the tiles, multiplies, waits again before restaging.
-#define TILED_PRODUCT()                                                                         \
-  barrier(CLK_LOCAL_MEM_FENCE);                                                                 \
-  for (int kk = 0; kk < TILE_K; kk++) {                                                         \
-    float a[WPT], bv[WPT];                                                                      \
-    for (int i = 0; i < WPT; i++) a[i] = xs[ty + 8 * i][kk];                                    \
-    for (int j = 0; j < WPT; j++) bv[j] = ws[kk][tx + 8 * j];                                   \
-    for (int i = 0; i < WPT; i++)                                                               \
-      for (int j = 0; j < WPT; j++) acc[i][j] = fma(a[i], bv[j], acc[i][j]);                    \
-  }                                                                                             \
-  barrier(CLK_LOCAL_MEM_FENCE);
-
-#define TILED_EPILOGUE()                                                                        \
-  for (int i = 0; i < WPT; i++) {                                                               \
-    const int row = row0 + ty + 8 * i;                                                          \
-    if (row >= M) continue;                                                                     \
-    for (int j = 0; j < WPT; j++) {                                                             \
-      const int col = col0 + tx + 8 * j;                                                        \
-      if (col >= N) continue;                                                                   \
-      y[(size_t)row * N + col] = activate(acc[i][j] + (bias ? bias[col] : 0.0f), act);          \
-    }                                                                                           \
-  }
-
-#define TILED_PROLOGUE()                                                                        \
-  __local float xs[TILE][TILE_K + 1]; /* +1: avoid bank conflicts on column reads */            \
-  __local float ws[TILE_K][TILE];                                                               \
-  const int tx = get_local_id(0), ty = get_local_id(1);                                         \
-  const int tid = ty * 8 + tx;                                                                  \
-  const int col0 = get_group_id(0) * TILE, row0 = get_group_id(1) * TILE;                       \
-  float acc[WPT][WPT];                                                                          \
-  for (int i = 0; i < WPT; i++)                                                                 \
-    for (int j = 0; j < WPT; j++) acc[i][j] = 0.0f;
+// TILE, TILE_K, WPT and the TILED_* / STAGE_X macros come from common.cl (shared with gemm.cl).
 
 // wt: [K, NP] half. global: (ceil(N/32)·8, ceil(M/32)·8), local: (8, 8).
 __kernel __attribute__((reqd_work_group_size(8, 8, 1)))

@@ -114,7 +114,7 @@ public struct DecodeBenchmark: Sendable {
     let backend: any Backend =
       profile && kind == .gpu
       ? try OpenCLBackend(device: OpenCLDevice.select(profiling: true)) : try kind.makeBackend()
-    let gpu = backend as? OpenCLBackend
+    let profiler = backend as? any ProfilingBackend
     let loadStart = DispatchTime.now().uptimeNanoseconds
     let model: GPT2LMHeadModel
     let name: String
@@ -130,7 +130,7 @@ public struct DecodeBenchmark: Sendable {
       name = "\(configName) (random weights)"
     }
     let loadS = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
-    let weightBytes = gpu?.pool.inUseBytes ?? 0
+    let weightBytes = profiler?.memoryInUse ?? 0
     let capacity = promptLength + newTokens
     guard capacity <= model.config.nPositions else {
       throw PhotonError(
@@ -156,27 +156,27 @@ public struct DecodeBenchmark: Sendable {
       let t1 = now()
       if timed { prefill.append(Double(t1 - t0) / 1e6) }
       let profiled = timed && prefill.count == 1 && profile
-      if profiled { _ = try gpu?.device.kernelTimes() }  // drop the prefill's events
+      if profiled { _ = try profiler?.kernelProfile() }  // drop the prefill's events
       for step in 0..<newTokens {
         // Counters of one step, once the first timed generation is past its first step.
         let counted = timed && prefill.count == 1 && step == 1
-        if counted { gpu?.resetCounters() }
+        if counted { profiler?.resetCounters() }
         let s0 = now()
         next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: next, cache: cache)))
         let s1 = now()
-        if counted, let gpu { stepCounters = gpu.counters }
+        if counted, let profiler { stepCounters = profiler.counters }
         if timed { steps.append(Double(s1 - s0) / 1e6) }
       }
-      if profiled, let gpu {
+      if profiled, let profiler {
         let perStep = 1000 / Double(newTokens)
-        kernels = try gpu.device.kernelTimes().map {
+        kernels = try profiler.kernelProfile().map {
           .init(name: $0.name, milliseconds: $0.seconds * perStep, launches: $0.launches / newTokens)
         }
         // The head's GEMM alone, on one row per sequence, as a step runs it.
         let hidden = try backend.zeros(shape: [batch, 1, model.config.nEmbd])
-        _ = try gpu.device.kernelTimes()  // drop the zero fill
+        _ = try profiler.kernelProfile()  // drop the zero fill
         for _ in 0..<newTokens { _ = try model.lmHeadLogits(hidden: hidden) }
-        lmHeadMs = try gpu.device.kernelTimes().map(\.seconds).reduce(0, +) * perStep
+        lmHeadMs = try profiler.kernelProfile().map(\.seconds).reduce(0, +) * perStep
       }
     }
     let median = EncoderBenchmark.percentile(steps, 0.5)

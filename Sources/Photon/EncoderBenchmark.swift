@@ -80,14 +80,14 @@ public struct EncoderBenchmark: Sendable {
     case .cpu: backend = CPUBackend()
     case .gpu: backend = try OpenCLBackend(device: OpenCLDevice.select(profiling: profile))
     }
-    let gpu = backend as? OpenCLBackend
+    let profiler = backend as? any ProfilingBackend
     let encoder = try ModelRegistry.encoder(folder: folder, backend: backend, precision: precision)
     guard sequence <= encoder.maxSequenceLength else {
       throw PhotonError(
         .invalidArgument,
         "sequence length \(sequence) exceeds the \(encoder.maxSequenceLength) positions of \(folder.url.lastPathComponent)")
     }
-    let weightBytes = gpu?.pool.inUseBytes ?? 0
+    let weightBytes = profiler?.memoryInUse ?? 0
 
     var random = SystemRandomNumberGenerator()
     let vocabulary = Int32(encoder.vocabularySize)
@@ -103,14 +103,14 @@ public struct EncoderBenchmark: Sendable {
       try forward()
     }
     // One counted (and, with `profile`, profiled) pass.
-    _ = try gpu?.device.kernelTimes()  // drop warm-up events
-    gpu?.resetCounters()
-    gpu?.pool.resetPeak()
-    let inUseBefore = gpu?.pool.inUseBytes ?? 0
+    _ = try profiler?.kernelProfile()  // drop warm-up events
+    profiler?.resetCounters()
+    profiler?.resetPeakMemory()
+    let inUseBefore = profiler?.memoryInUse ?? 0
     try forward()
-    let counters = gpu?.counters ?? ExecutionCounters()
-    let peakActivation = (gpu?.pool.peakInUseBytes ?? 0) - inUseBefore
-    let kernels = profile ? try gpu?.device.kernelTimes().map {
+    let counters = profiler?.counters ?? ExecutionCounters()
+    let peakActivation = (profiler?.peakMemoryInUse ?? 0) - inUseBefore
+    let kernels = profile ? try profiler?.kernelProfile().map {
       KernelTime(name: $0.name, milliseconds: $0.seconds * 1000, launches: $0.launches)
     } : nil
 
@@ -125,7 +125,7 @@ public struct EncoderBenchmark: Sendable {
         lastReport = Date()
       }
     }
-    _ = try gpu?.device.kernelTimes()
+    _ = try profiler?.kernelProfile()
 
     let median = Self.percentile(times, 0.5)
     let flops = Self.flops(folder.config, batch: batch, sequence: sequence)

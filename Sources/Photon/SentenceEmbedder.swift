@@ -49,7 +49,7 @@ public final class SentenceEmbedder: Sendable {
     return try pipeline.run(texts, batchSize: batchSize) { batch, _ in
       let output = try encoder.forward(batch, pooler: false)
       var pooled = try backend.pool(output.lastHiddenState, mask: output.attentionMask, mode: pooling)
-      if normalize { pooled = try backend.l2Normalize(pooled) }
+      if normalize { pooled = try backend.normalize(pooled, residual: nil, .l2) }
       let values = try backend.floats(pooled)
       return (0..<batch.batchSize).map { Array(values[($0 * dimension)..<(($0 + 1) * dimension)]) }
     }

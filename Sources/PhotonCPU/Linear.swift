@@ -66,29 +66,6 @@ extension CPUBackend {
       for j in j..<columns.upperBound { y[j] = activation.apply(y[j] + b[j]) }
     }
   }
-
-  // a: [B, M, K], b: [B, K, N] or [B, N, K], c: [B, M, N]
-  public func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor {
-    let (batch, m, n, k) = try ShapeCheck.batchedMatmul(a, b, transposeB: transposeB)
-    let (av, bv) = (try a.hostFloats(), try b.hostFloats())
-    let c = [Float](filling: batch * m * n) { c in
-      guard batch > 0, m > 0, n > 0 else { return }
-      guard k > 0 else { return c.initialize(repeating: 0) }
-      av.withUnsafeBufferPointer { av in
-        bv.withUnsafeBufferPointer { bv in
-          let (a, b, c) = (av.baseAddress!, bv.baseAddress!, c.baseAddress!)
-          Parallel.forEachChunk(of: batch, grain: 1) { items in
-            for i in items {
-              sgemm(
-                m: m, n: n, k: k, a + i * m * k, lda: k, b + i * k * n, ldb: transposeB ? k : n,
-                transposeB: transposeB, c + i * m * n, ldc: n)
-            }
-          }
-        }
-      }
-    }
-    return .host(c, shape: [batch, m, n])
-  }
 }
 
 /// `c = a·b` or `a·bᵀ` through OpenBLAS, row-major with leading dimensions (so a head's columns can

@@ -2,33 +2,44 @@ import Foundation
 import PhotonCore
 
 extension CPUBackend {
-  // x, residual, y: [T, C]; weight, bias: [C]
-  public func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, eps: Float)
-    throws -> Tensor
-  {
-    try ShapeCheck.layerNorm(x, residual: residual, weight: weight, bias: bias)
-    let (xs, rs) = (try x.hostFloats(), try residual?.hostFloats() ?? [])
-    let (g, b) = (try weight.hostFloats(), try bias.hostFloats())
+  // x, residual, y: [..., C]; weight, bias: [C]
+  public func normalize(_ x: Tensor, residual: Tensor?, _ kind: Normalization) throws -> Tensor {
+    try ShapeCheck.normalize(x, residual: residual, kind)
+    var values = try x.hostFloats()
+    if let residual {
+      let r = try residual.hostFloats()
+      for i in values.indices { values[i] += r[i] }
+    }
     let c = x.lastDimension
-    let y = [Float](filling: xs.count) { y in
-      xs.withUnsafeBufferPointer { xs in
-        rs.withUnsafeBufferPointer { rs in
-          Parallel.forEachChunk(of: c > 0 ? x.rows : 0, grain: 16) { rows in
-            for row in rows {
-              let start = row * c
-              let values = UnsafeMutableBufferPointer(rebasing: y[start..<(start + c)])
-              if rs.isEmpty {
-                for j in 0..<c { values[j] = xs[start + j] }
-              } else {
-                for j in 0..<c { values[j] = xs[start + j] + rs[start + j] }
-              }
-              layerNormRow(values, weight: g, bias: b, eps: eps)
-            }
+    switch kind {
+    case .layer(let weight, let bias, let eps):
+      let (g, b) = (try weight.hostFloats(), try bias.hostFloats())
+      values.withUnsafeMutableBufferPointer { values in
+        Parallel.forEachChunk(of: x.rows, grain: 16) { rows in
+          for row in rows {
+            layerNormRow(.init(rebasing: values[(row * c)..<((row + 1) * c)]), weight: g, bias: b, eps: eps)
           }
         }
       }
+    // T5LayerNorm: the mean of squares in Double, no centring.
+    case .rms(let weight, let eps):
+      let g = try weight.hostFloats()
+      for row in 0..<x.rows {
+        var squares = 0.0
+        for j in 0..<c { squares += Double(values[row * c + j]) * Double(values[row * c + j]) }
+        let inverse = 1 / (squares / Double(c) + Double(eps)).squareRoot()
+        for j in 0..<c { values[row * c + j] = Float(Double(values[row * c + j]) * inverse) * g[j] }
+      }
+    // Clamped below at 1e-12, as PyTorch's F.normalize.
+    case .l2:
+      for row in 0..<x.rows {
+        var sum = 0.0
+        for j in 0..<c { sum += Double(values[row * c + j]) * Double(values[row * c + j]) }
+        let norm = max(sum.squareRoot(), 1e-12)
+        for j in 0..<c { values[row * c + j] = Float(Double(values[row * c + j]) / norm) }
+      }
     }
-    return .host(y, shape: x.shape)
+    return .host(values, shape: x.shape)
   }
 
   /// Two passes: mean, then variance of the centred values (biased, as PyTorch). Each sum runs in
@@ -61,57 +72,5 @@ extension CPUBackend {
     // The last `count % 8` values, one lane each.
     for j in whole..<values.count { sum += term(SIMD8(repeating: values[j]))[0] }
     return sum
-  }
-
-  // ids, positions, tokenTypes: [B, T]; tables: [rows, C]; y: [B, T, C]
-  public func embeddings(
-    ids: Tensor, positions: Tensor, tokenTypes: Tensor?, wordTable: Tensor, positionTable: Tensor,
-    tokenTypeTable: Tensor?, weight: Tensor, bias: Tensor, eps: Float
-  ) throws -> Tensor {
-    try ShapeCheck.embeddings(
-      ids: ids, positions: positions, tokenTypes: tokenTypes, wordTable: wordTable,
-      positionTable: positionTable, tokenTypeTable: tokenTypeTable, weight: weight, bias: bias)
-    let c = wordTable.shape[1]
-    let idValues = try ids.hostInts()
-    let positionValues = try positions.hostInts()
-    let typeValues = try tokenTypes?.hostInts() ?? [Int32](repeating: 0, count: idValues.count)
-    try ShapeCheck.indices(idValues, below: wordTable.shape[0], what: "token id")
-    try ShapeCheck.indices(positionValues, below: positionTable.shape[0], what: "position")
-    if let tokenTypeTable {
-      try ShapeCheck.indices(typeValues, below: tokenTypeTable.shape[0], what: "token type")
-    }
-    let word = try wordTable.hostFloats()
-    let position = try positionTable.hostFloats()
-    let type = try tokenTypeTable?.hostFloats()
-    let (g, b) = (try weight.hostFloats(), try bias.hostFloats())
-    let y = [Float](filling: idValues.count * c) { y in
-      Parallel.forEachChunk(of: c > 0 ? idValues.count : 0, grain: 16) { tokens in
-        for token in tokens {
-          let (w, p, t) = (Int(idValues[token]), Int(positionValues[token]), Int(typeValues[token]))
-          let row = UnsafeMutableBufferPointer(rebasing: y[(token * c)..<((token + 1) * c)])
-          for j in 0..<c {
-            var v = word[w * c + j] + position[p * c + j]
-            if let type { v += type[t * c + j] }
-            row[j] = v
-          }
-          layerNormRow(row, weight: g, bias: b, eps: eps)
-        }
-      }
-    }
-    return .host(y, shape: ids.shape + [c])
-  }
-
-  // x, y: [..., C]
-  public func l2Normalize(_ x: Tensor) throws -> Tensor {
-    try ShapeCheck.float(x, "x", op: "l2Normalize")
-    var values = try x.hostFloats()
-    let c = x.lastDimension
-    for row in 0..<x.rows {
-      var sum = 0.0
-      for j in 0..<c { sum += Double(values[row * c + j]) * Double(values[row * c + j]) }
-      let norm = max(sum.squareRoot(), 1e-12)
-      for j in 0..<c { values[row * c + j] = Float(Double(values[row * c + j]) / norm) }
-    }
-    return .host(values, shape: x.shape)
   }
 }

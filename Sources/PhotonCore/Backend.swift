@@ -46,96 +46,59 @@ public protocol Backend: AnyObject, Sendable {
   /// ``linearWeight(_:outFeatures:inFeatures:precision:)`` ends here.
   func linearWeight(halfBits: [UInt16], outFeatures: Int, inFeatures: Int) throws -> LinearWeight
 
-  // MARK: Operations
+  /// A float tensor of zeros (KV caches, allocated once per generation).
+  func zeros(shape: [Int]) throws -> Tensor
 
-  /// `y = act(x·Wᵀ + b)`. x: `[..., K]`, W: `[N, K]`, b: `[N]`, y: `[..., N]`.
+  // MARK: Operations, by family (each family is one file in PhotonCPU and PhotonOpenCL, one
+  // kernel file and one equivalence test of the same name)
+
+  /// Linear: `y = act(x·Wᵀ + b)`. x: `[..., K]`, W: `[N, K]`, b: `[N]`, y: `[..., N]`.
   func linear(_ x: Tensor, _ weight: LinearWeight, bias: Tensor?, activation: Activation) throws
     -> Tensor
-  /// `c[i] = a[i]·b[i]` (or `a[i]·b[i]ᵀ`). a: `[B, M, K]`, b: `[B, K, N]` (`[B, N, K]` when
-  /// `transposeB`), c: `[B, M, N]`.
-  func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor
-  /// `LayerNorm(x + residual)` over the last axis with affine `weight` and `bias`.
-  /// x, residual, y: `[..., C]`; weight, bias: `[C]`.
-  func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor, eps: Float) throws
-    -> Tensor
-  /// Multi-head `softmax(Q·Kᵀ·scale + mask)·V`, heads side by side in the channel axis.
-  /// mask: `[B, Tk]` int32 or nil; `causal` lets query `i` see keys `j ≤ i + Tk - Tq`.
-  /// Returns `[B, Tq, C]`.
-  func attention(_ input: AttentionInput, mask: Tensor?, causal: Bool, heads: Int, scale: Float)
-    throws -> Tensor
-  /// `LayerNorm(word[ids] + position[positions] + tokenType[tokenTypes])`.
+
+  /// Attention: multi-head `softmax(Q·Kᵀ·scale + positionBias + mask)·V`, heads side by side in
+  /// the channel axis; every optional part (KV cache, position bias, causal or sliding-window
+  /// masking) is a field of ``AttentionCall``. Returns `[B, Tq, C]`.
+  func attention(_ call: AttentionCall) throws -> Tensor
+  /// Attention: copies the keys and values of a packed QKV tensor into the caches, in place:
+  /// `keyCache[b, start + t] = qkv[b, t, C..<2C]`, `valueCache[b, start + t] = qkv[b, t, 2C..<3C]`.
+  /// qkv: `[B, T, 3C]`; caches: `[B, S, C]` with `start + T ≤ S`. The one op that changes a tensor.
+  func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int) throws
+
+  /// Normalization: `kind` over the last axis of `x + residual` (nil: of `x`).
+  /// x, residual, y: `[..., C]`; the kind's weight and bias: `[C]`.
+  func normalize(_ x: Tensor, residual: Tensor?, _ kind: Normalization) throws -> Tensor
+
+  /// Embedding: `LayerNorm(word[ids] + position[positions] + tokenType[tokenTypes])`.
   /// ids, positions, tokenTypes: `[B, T]` int32; tables: `[rows, C]`; returns `[B, T, C]`.
   /// A nil `tokenTypeTable` (DistilBERT) adds nothing; nil `tokenTypes` means all zero.
   func embeddings(
     ids: Tensor, positions: Tensor, tokenTypes: Tensor?, wordTable: Tensor, positionTable: Tensor,
     tokenTypeTable: Tensor?, weight: Tensor, bias: Tensor, eps: Float
   ) throws -> Tensor
-  /// Softmax over the last axis.
-  func softmax(_ x: Tensor) throws -> Tensor
-  /// Element-wise tanh.
-  func tanh(_ x: Tensor) throws -> Tensor
-  /// Pools `[B, T, C]` to `[B, C]` over positions where `mask` (`[B, T]` int32) is 1.
-  func pool(_ x: Tensor, mask: Tensor, mode: Pooling) throws -> Tensor
-  /// Divides each row of `[..., C]` by its L2 norm (clamped below at 1e-12, as PyTorch does).
-  func l2Normalize(_ x: Tensor) throws -> Tensor
-
-  // MARK: Decoding (text generation; ops in Decoding.swift of each backend, kernels in decode.cl)
-  //
-  // A KV cache is a float tensor `[B, S, C]` (S = the generation's maximum length) made once by
-  // `zeros(shape:)`; `writeKeyValueCache` is the one op that changes a tensor in place.
-
-  /// A float tensor of zeros (KV caches, allocated once per generation).
-  func zeros(shape: [Int]) throws -> Tensor
-  /// `a + b`, element-wise (the residual stream of pre-norm blocks). a, b, y: same shape.
-  func add(_ a: Tensor, _ b: Tensor) throws -> Tensor
-  /// `word[ids] + position[firstPosition + t]`, no normalisation (GPT-2's `wte + wpe`).
-  /// ids: `[B, T]` int32; tables: `[rows, C]`; returns `[B, T, C]`. Only the ids are uploaded per
-  /// decode step: positions are `firstPosition..<firstPosition + T` for every row.
-  func tokenEmbeddings(ids: Tensor, wordTable: Tensor, positionTable: Tensor, firstPosition: Int)
-    throws -> Tensor
-  /// Copies the keys and values of a packed QKV tensor into the caches, in place:
-  /// `keyCache[b, start + t] = qkv[b, t, C..<2C]`, `valueCache[b, start + t] = qkv[b, t, 2C..<3C]`.
-  /// qkv: `[B, T, 3C]`; caches: `[B, S, C]` with `start + T ≤ S`.
-  func writeKeyValueCache(_ qkv: Tensor, keyCache: Tensor, valueCache: Tensor, at start: Int) throws
-  /// Causal multi-head attention of `Tq` new queries over the first `length` cached keys: query `i`
-  /// sits at position `length − Tq + i` and sees keys `j ≤ length − Tq + i`.
-  /// query: `[B, Tq, C]`, or a packed QKV `[B, Tq, 3C]` whose first C columns are read;
-  /// caches: `[B, S, C]`; mask: `[B, S]` int32 (first `length` columns read) or nil. Returns `[B, Tq, C]`.
-  func cachedAttention(
-    query: Tensor, keyCache: Tensor, valueCache: Tensor, length: Int, mask: Tensor?, heads: Int,
-    scale: Float
-  ) throws -> Tensor
-  /// Row `position` of every sequence: x `[B, T, C]` → `[B, 1, C]` (the last prompt position's
-  /// hidden state, so the LM head runs on one row, not T).
+  /// Embedding: rows of `table` by id, plus `positionTable[firstPosition + t]` when given, no
+  /// normalisation: T5's `shared` (no positions), GPT-2's `wte + wpe`. Only the ids are uploaded
+  /// per decode step: positions are `firstPosition..<firstPosition + T` for every row.
+  /// ids: `[B, T]` int32; tables: `[rows, C]`; returns `[B, T, C]`.
+  func gather(_ table: Tensor, ids: Tensor, positionTable: Tensor?, firstPosition: Int) throws
+    -> Tensor
+  /// Embedding: row `position` of every sequence: x `[B, T, C]` → `[B, 1, C]` (the last prompt
+  /// position's hidden state, so the LM head runs on one row, not T).
   func selectPosition(_ x: Tensor, _ position: Int) throws -> Tensor
-  /// Index of the largest value along the last axis (the first one on ties, as `torch.argmax`).
-  /// x: `[..., V]` → int32 `[...]`; greedy decoding reads back 4 bytes per row.
+
+  /// Elementwise: `op(x)`. x, y: same shape.
+  func unary(_ op: UnaryOperation, _ x: Tensor) throws -> Tensor
+  /// Elementwise: `op(a, b)`. a, b, y: same shape.
+  func binary(_ op: BinaryOperation, _ a: Tensor, _ b: Tensor) throws -> Tensor
+  /// Elementwise (a row at a time): softmax over the last axis.
+  func softmax(_ x: Tensor) throws -> Tensor
+  /// Elementwise (a row at a time): pools `[B, T, C]` to `[B, C]` over positions where `mask`
+  /// (`[B, T]` int32) is 1.
+  func pool(_ x: Tensor, mask: Tensor, mode: Pooling) throws -> Tensor
+  /// Elementwise (a row at a time): index of the largest value along the last axis (the first one
+  /// on ties, as `torch.argmax`). x: `[..., V]` → int32 `[...]`; greedy decoding reads back 4
+  /// bytes per row.
   func argmax(_ x: Tensor) throws -> Tensor
-  /// T5's layer norm: `x / √(mean(x²) + eps) · weight` over the last axis (no mean subtracted,
-  /// no bias). x, y: `[..., C]`; weight: `[C]`.
-  func rmsNorm(_ x: Tensor, weight: Tensor, eps: Float) throws -> Tensor
-
-  // MARK: T5 (ops in T5Ops.swift of each backend, kernels in t5.cl)
-
-  /// Rows of `table` by id, nothing added: `y[b, t] = table[ids[b, t]]` (T5's `shared` embedding,
-  /// which has no positions). ids: `[B, T]` int32; table: `[rows, C]`; returns `[B, T, C]`.
-  func gather(_ table: Tensor, ids: Tensor) throws -> Tensor
-  /// `a · b`, element-wise (the gated FFN of flan-t5: `gelu_new(wi_0·x) · (wi_1·x)`).
-  /// a, b, y: same shape.
-  func multiply(_ a: Tensor, _ b: Tensor) throws -> Tensor
-  /// T5's self-attention: `softmax(Q·Kᵀ·scale + positionBias + mask)·V` per head, for `Tq` queries
-  /// that are the last `Tq` of `length` positions (query `i` sits at `length − Tq + i`), over the
-  /// first `length` rows of `keys` and `values` (a KV cache, or the keys themselves with
-  /// `S = length`). T5 uses `scale` 1: its attention has no 1/√d.
-  /// query: `[B, Tq, C]`, or a packed QKV `[B, Tq, 3C]` whose first C columns are read;
-  /// keys, values: `[B, S, C]`; positionBias: `[NH, P, P′]` with `P, P′ ≥ length`, indexed by the
-  /// query's position and the key's (`bias[h, length − Tq + i, j]`), shared by the batch;
-  /// mask: `[B, S]` int32 (first `length` columns read) or nil; `causal` hides keys `j` after the
-  /// query's position (left out, weight exactly 0). Returns `[B, Tq, C]`.
-  func biasedAttention(
-    query: Tensor, keys: Tensor, values: Tensor, length: Int, positionBias: Tensor, mask: Tensor?,
-    causal: Bool, heads: Int, scale: Float
-  ) throws -> Tensor
 }
 
 extension Backend {
@@ -156,6 +119,11 @@ extension Backend {
       let (q, scales) = Quantization.int8Blocks(values, rows: n, columns: k)
       return try linearWeight(int8: q, scales: scales, outFeatures: n, inFeatures: k)
     }
+  }
+
+  /// ``gather(_:ids:positionTable:firstPosition:)`` without positions: `y[b, t] = table[ids[b, t]]`.
+  public func gather(_ table: Tensor, ids: Tensor) throws -> Tensor {
+    try gather(table, ids: ids, positionTable: nil, firstPosition: 0)
   }
 
   /// One tensor per group; devices override this with a single transfer.

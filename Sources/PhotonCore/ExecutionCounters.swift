@@ -21,3 +21,34 @@ public struct ExecutionCounters: Sendable, Equatable, Codable {
     case bufferAllocations = "buffer_allocations", blockingWaits = "blocking_waits"
   }
 }
+
+/// Device time spent in one kernel, summed over its launches.
+public struct KernelProfile: Sendable, Equatable {
+  public var name: String
+  public var seconds: Double
+  public var launches: Int
+
+  public init(name: String, seconds: Double, launches: Int) {
+    self.name = name
+    self.seconds = seconds
+    self.launches = launches
+  }
+}
+
+/// A backend that counts its work and can time its kernels: a capability a benchmark asks for
+/// (`backend as? any ProfilingBackend`) rather than a concrete backend type it downcasts to.
+public protocol ProfilingBackend: Backend {
+  /// Work done since the last ``resetCounters()``.
+  var counters: ExecutionCounters { get }
+  /// Zeroes ``counters`` (e.g. after warm-up).
+  func resetCounters()
+  /// Time per kernel of the launches since the last call, which it forgets. Empty unless the
+  /// backend was made to profile (on OpenCL, a device opened with `profiling: true`).
+  func kernelProfile() throws -> [KernelProfile]
+  /// Bytes of device memory held by live tensors (weights included).
+  var memoryInUse: Int { get }
+  /// The most ``memoryInUse`` has been since the last ``resetPeakMemory()``.
+  var peakMemoryInUse: Int { get }
+  /// Starts a new peak at the current ``memoryInUse``.
+  func resetPeakMemory()
+}

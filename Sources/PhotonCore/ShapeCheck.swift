@@ -37,73 +37,100 @@ package enum ShapeCheck {
     return x.shape.dropLast() + [w.outFeatures]
   }
 
-  /// Returns (B, M, N, K).
-  package static func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> (
-    Int, Int, Int, Int
-  ) {
-    try float(a, "a", op: "batchedMatmul")
-    try float(b, "b", op: "batchedMatmul")
-    try require(
-      a.rank == 3 && b.rank == 3, "batchedMatmul: a \(a.shape) and b \(b.shape) must be rank 3")
-    let (batch, m, k) = (a.shape[0], a.shape[1], a.shape[2])
-    let (kb, n) = transposeB ? (b.shape[2], b.shape[1]) : (b.shape[1], b.shape[2])
-    try require(b.shape[0] == batch, "batchedMatmul: batch \(batch) of a vs \(b.shape[0]) of b")
-    try require(
-      kb == k, "batchedMatmul: inner sizes differ: a \(a.shape), b \(b.shape), transposeB \(transposeB)")
-    return (batch, m, n, k)
-  }
-
-  package static func layerNorm(_ x: Tensor, residual: Tensor?, weight: Tensor, bias: Tensor) throws {
-    try float(x, "x", op: "layerNorm")
+  /// x `[..., C]` with C > 0; residual as x; the kind's weight and bias `[C]`.
+  package static func normalize(_ x: Tensor, residual: Tensor?, _ kind: Normalization) throws {
+    let op = "normalize"
+    try float(x, "x", op: op)
     let c = x.lastDimension
-    try require(x.rank >= 1 && c > 0, "layerNorm: x \(x.shape) has no channels")
+    try require(x.rank >= 1 && c > 0, "\(op): x \(x.shape) has no channels")
     if let residual {
-      try float(residual, "residual", op: "layerNorm")
-      try require(residual.shape == x.shape, "layerNorm: residual \(residual.shape) vs x \(x.shape)")
+      try float(residual, "residual", op: op)
+      try require(residual.shape == x.shape, "\(op): residual \(residual.shape) vs x \(x.shape)")
     }
-    try require(weight.shape == [c], "layerNorm: weight \(weight.shape) vs [\(c)]")
-    try require(bias.shape == [c], "layerNorm: bias \(bias.shape) vs [\(c)]")
+    switch kind {
+    case .layer(let weight, let bias, _):
+      try float(weight, "weight", op: op)
+      try float(bias, "bias", op: op)
+      try require(weight.shape == [c], "\(op): weight \(weight.shape) vs [\(c)]")
+      try require(bias.shape == [c], "\(op): bias \(bias.shape) vs [\(c)]")
+    case .rms(let weight, _):
+      try float(weight, "weight", op: op)
+      try require(weight.shape == [c], "\(op): weight \(weight.shape) vs [\(c)]")
+    case .l2: break
+    }
   }
 
-  /// Geometry of an attention call.
+  /// Geometry of an attention call: `L` keys read of `S` rows, query rows `queryStride` floats
+  /// apart (C, or 3C when they are the first third of a packed QKV tensor).
   package struct AttentionShape: Sendable {
-    package var batch: Int, queryLength: Int, keyLength: Int, channels: Int, heads: Int
+    package var batch: Int, queryLength: Int, keyLength: Int, keyRows: Int, channels: Int, heads: Int
+    package var queryStride: Int
+    /// The position bias's `(P, P′)`, or (0, 0) without one.
+    package var biasRows = 0, biasColumns = 0
     package var headSize: Int { channels / heads }
   }
 
-  package static func attention(_ input: AttentionInput, mask: Tensor?, heads: Int) throws
-    -> AttentionShape
-  {
-    let shape: AttentionShape
-    switch input {
+  package static func attention(_ call: AttentionCall) throws -> AttentionShape {
+    let op = "attention"
+    let heads = call.heads
+    try require(heads > 0, "\(op): heads must be positive, got \(heads)", code: .invalidArgument)
+    var shape: AttentionShape
+    switch call.input {
     case .packed(let qkv):
-      try float(qkv, "qkv", op: "attention")
-      try require(qkv.rank == 3, "attention: packed qkv must be [B, T, 3C], got \(qkv.shape)")
-      try require(qkv.shape[2] % 3 == 0, "attention: packed qkv last axis \(qkv.shape[2]) is not 3C")
+      try float(qkv, "qkv", op: op)
+      try require(qkv.rank == 3, "\(op): packed qkv must be [B, T, 3C], got \(qkv.shape)")
+      try require(qkv.shape[2] % 3 == 0, "\(op): packed qkv last axis \(qkv.shape[2]) is not 3C")
+      let c = qkv.shape[2] / 3
       shape = AttentionShape(
-        batch: qkv.shape[0], queryLength: qkv.shape[1], keyLength: qkv.shape[1],
-        channels: qkv.shape[2] / 3, heads: heads)
+        batch: qkv.shape[0], queryLength: qkv.shape[1], keyLength: qkv.shape[1], keyRows: qkv.shape[1],
+        channels: c, heads: heads, queryStride: 3 * c)
     case .separate(let q, let k, let v):
       for (t, name) in [(q, "query"), (k, "key"), (v, "value")] {
-        try float(t, name, op: "attention")
-        try require(t.rank == 3, "attention: \(name) must be [B, T, C], got \(t.shape)")
+        try float(t, name, op: op)
+        try require(t.rank == 3, "\(op): \(name) must be rank 3, got \(t.shape)")
       }
-      try require(k.shape == v.shape, "attention: key \(k.shape) vs value \(v.shape)")
+      try require(k.shape == v.shape, "\(op): key \(k.shape) vs value \(v.shape)")
+      let (batch, rows, c) = (k.shape[0], k.shape[1], k.shape[2])
       try require(
-        q.shape[0] == k.shape[0] && q.shape[2] == k.shape[2],
-        "attention: query \(q.shape) vs key \(k.shape)")
+        q.shape[0] == batch && (q.shape[2] == c || q.shape[2] == 3 * c),
+        "\(op): query \(q.shape) vs [B, Tq, C] or [B, Tq, 3C] with B = \(batch), C = \(c)")
       shape = AttentionShape(
-        batch: q.shape[0], queryLength: q.shape[1], keyLength: k.shape[1], channels: q.shape[2],
-        heads: heads)
+        batch: batch, queryLength: q.shape[1], keyLength: rows, keyRows: rows, channels: c, heads: heads,
+        queryStride: q.shape[2])
     }
-    try require(heads > 0, "attention: heads must be positive, got \(heads)", code: .invalidArgument)
     try require(
-      shape.channels % heads == 0, "attention: \(shape.channels) channels not divisible by \(heads) heads")
-    if let mask {
-      try int(mask, "mask", op: "attention")
+      shape.channels % heads == 0, "\(op): \(shape.channels) channels not divisible by \(heads) heads")
+    if let length = call.keyLength {
       try require(
-        mask.shape == [shape.batch, shape.keyLength],
-        "attention: mask \(mask.shape) vs [B, Tk] = [\(shape.batch), \(shape.keyLength)]")
+        length >= shape.queryLength && length <= shape.keyRows,
+        "\(op): key length \(length) must cover the \(shape.queryLength) queries and fit the \(shape.keyRows) key rows",
+        code: .invalidArgument)
+      shape.keyLength = length
+    }
+    if let mask = call.mask {
+      try int(mask, "mask", op: op)
+      try require(
+        mask.shape == [shape.batch, shape.keyRows],
+        "\(op): mask \(mask.shape) vs [B, S] = [\(shape.batch), \(shape.keyRows)]")
+    }
+    if let bias = call.positionBias {
+      try float(bias, "position bias", op: op)
+      try require(
+        shape.queryLength <= shape.keyLength,
+        "\(op): a position bias needs the \(shape.queryLength) queries among the \(shape.keyLength) key positions",
+        code: .invalidArgument)
+      try require(
+        bias.rank == 3 && bias.shape[0] == heads && bias.shape[1] >= shape.keyLength
+          && bias.shape[2] >= shape.keyLength,
+        "\(op): position bias \(bias.shape) vs [NH, P, P'] with NH = \(heads), P, P' ≥ \(shape.keyLength)")
+      (shape.biasRows, shape.biasColumns) = (bias.shape[1], bias.shape[2])
+    }
+    switch call.masking {
+    case .window(let radius):
+      try require(radius >= 0, "\(op): window radius \(radius) is negative", code: .invalidArgument)
+    case .causalWindow(let size):
+      try require(size >= 1, "\(op): window size \(size) must be at least 1", code: .invalidArgument)
+    case .none, .causal: break
     }
     return shape
   }

@@ -43,7 +43,7 @@ struct BertSelfAttention: Sendable {
 
   func callAsFunction(_ hidden: Tensor, mask: Tensor, on backend: any Backend) throws -> Tensor {
     let qkv = try queryKeyValue(hidden, on: backend)
-    return try backend.attention(.packed(qkv), mask: mask, causal: false, heads: heads, scale: scale)
+    return try backend.attention(AttentionCall(.packed(qkv), heads: heads, scale: scale, mask: mask))
   }
 }
 
@@ -96,7 +96,7 @@ struct BertPooler: Sendable {
   }
 
   func callAsFunction(_ hidden: Tensor, mask: Tensor, on backend: any Backend) throws -> Tensor {
-    try backend.tanh(dense(backend.pool(hidden, mask: mask, mode: .cls), on: backend))
+    try backend.unary(.tanh, dense(backend.pool(hidden, mask: mask, mode: .cls), on: backend))
   }
 }
 
@@ -248,9 +248,7 @@ public final class BertForMaskedLM: Sendable {
   public func logits(_ batch: EncoderBatch) throws -> Tensor {
     let backend = bert.backend
     let hidden = try bert.forward(batch, pooler: false).lastHiddenState
-    let transformed = try backend.layerNorm(
-      transform(hidden, activation: activation, on: backend), residual: nil, weight: transformNorm.weight,
-      bias: transformNorm.bias, eps: transformNorm.eps)
+    let transformed = try transformNorm(transform(hidden, activation: activation, on: backend), on: backend)
     return try decoder(transformed, on: backend)
   }
 }

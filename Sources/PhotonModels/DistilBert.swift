@@ -20,7 +20,7 @@ struct DistilBertAttention: Sendable {
 
   func callAsFunction(_ hidden: Tensor, mask: Tensor, on backend: any Backend) throws -> Tensor {
     let qkv = try queryKeyValue(hidden, on: backend)
-    let context = try backend.attention(.packed(qkv), mask: mask, causal: false, heads: heads, scale: scale)
+    let context = try backend.attention(AttentionCall(.packed(qkv), heads: heads, scale: scale, mask: mask))
     return try output(context, on: backend)
   }
 }

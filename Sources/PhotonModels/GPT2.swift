@@ -46,9 +46,6 @@ public final class KeyValueCache: @unchecked Sendable {
   public let leftPadding: [Int]
   /// `[B, S]` int32, 1 = attend (nil without padding).
   let mask: Tensor?
-  /// `[S, C]` zeros: the position table of plain lookups (`wte[ids]`, `wpe[positions]`) when
-  /// positions differ per row (nil without padding).
-  let zeroTable: Tensor?
   /// Positions already written (the next token's position).
   public internal(set) var length = 0
 
@@ -67,10 +64,8 @@ public final class KeyValueCache: @unchecked Sendable {
         for j in 0..<pad { mask[r * capacity + j] = 0 }
       }
       self.mask = try backend.tensor(ints: mask, shape: [batch, capacity])
-      zeroTable = try backend.zeros(shape: [capacity, channels])
     } else {
       mask = nil
-      zeroTable = nil
     }
   }
 
@@ -100,7 +95,7 @@ struct GPT2Attention: Sendable {
   func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
     let qkv = try cAttn(x, on: backend)
     return try cProj(
-      backend.attention(.packed(qkv), mask: nil, causal: true, heads: heads, scale: scale),
+      backend.attention(AttentionCall(.packed(qkv), heads: heads, scale: scale, masking: .causal)),
       on: backend)
   }
 
@@ -119,10 +114,11 @@ struct GPT2Attention: Sendable {
     let context =
       start == 0
       ? try backend.attention(
-        .packed(qkv), mask: prefillMask, causal: true, heads: heads, scale: scale)
-      : try backend.cachedAttention(
-        query: qkv, keyCache: keys, valueCache: values, length: start + x.shape[1],
-        mask: cacheMask, heads: heads, scale: scale)
+        AttentionCall(.packed(qkv), heads: heads, scale: scale, mask: prefillMask, masking: .causal))
+      : try backend.attention(
+        AttentionCall(
+          .separate(query: qkv, key: keys, value: values), heads: heads, scale: scale,
+          keyLength: start + x.shape[1], mask: cacheMask, masking: .causal))
     return try cProj(context, on: backend)
   }
 }
@@ -180,8 +176,8 @@ struct GPT2Block: Sendable {
       } else {
         try attn(normed, on: backend)
       }
-    let h = try backend.add(x, attended)
-    return try backend.add(h, mlp(ln2(h, on: backend), on: backend))
+    let h = try backend.binary(.add, x, attended)
+    return try backend.binary(.add, h, mlp(ln2(h, on: backend), on: backend))
   }
 }
 
@@ -239,9 +235,8 @@ public final class GPT2Model: Sendable {
   public func forward(ids: [Int32], batch: Int = 1) throws -> Tensor {
     let length = ids.count / max(batch, 1)
     try validate(ids: ids, batch: batch, length: length, start: 0)
-    var hidden = try backend.tokenEmbeddings(
-      ids: backend.tensor(ints: ids, shape: [batch, length]), wordTable: wte, positionTable: wpe,
-      firstPosition: 0)
+    var hidden = try backend.gather(
+      wte, ids: backend.tensor(ints: ids, shape: [batch, length]), positionTable: wpe, firstPosition: 0)
     for block in blocks { hidden = try block(hidden, cache: nil, on: backend) }
     return try lnF(hidden, on: backend)
   }
@@ -283,7 +278,7 @@ public final class GPT2Model: Sendable {
     }
     var hidden: Tensor
     var prefillMask: Tensor?
-    if let zeroTable = cache.zeroTable {
+    if cache.isPadded {
       // Padded rows: positions differ per row, so wte[ids] and wpe[positions] are two plain
       // lookups (against a zero table) and a sum; ids, positions (and the prefill's mask) go up
       // in one transfer.
@@ -299,16 +294,12 @@ public final class GPT2Model: Sendable {
       var groups = [(values: ids, shape: shape), (values: positions, shape: shape)]
       if start == 0 { groups.append((values: mask, shape: shape)) }
       let inputs = try backend.tensors(ints: groups)
-      hidden = try backend.add(
-        backend.tokenEmbeddings(
-          ids: inputs[0], wordTable: wte, positionTable: zeroTable, firstPosition: 0),
-        backend.tokenEmbeddings(
-          ids: inputs[1], wordTable: wpe, positionTable: zeroTable, firstPosition: 0))
+      hidden = try backend.binary(.add, backend.gather(wte, ids: inputs[0]), backend.gather(wpe, ids: inputs[1]))
       prefillMask = start == 0 ? inputs[2] : nil
     } else {
-      hidden = try backend.tokenEmbeddings(
-        ids: backend.tensor(ints: ids, shape: [cache.batch, length]), wordTable: wte,
-        positionTable: wpe, firstPosition: start)
+      hidden = try backend.gather(
+        wte, ids: backend.tensor(ints: ids, shape: [cache.batch, length]), positionTable: wpe,
+        firstPosition: start)
     }
     for (i, block) in blocks.enumerated() {
       let step = GPT2Block.CacheStep(

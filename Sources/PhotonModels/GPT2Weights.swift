@@ -72,7 +72,7 @@ struct GPT2Weights: Sendable {
       // HF: normal(0, initializer_range = 0.02); residual projections (`c_proj`) by 1/√(2·n_layer).
       var std: Float = 0.02
       if parts.contains("c_proj") { std /= Float(2 * layers).squareRoot() }
-      return Self.normal(count: count, std: std, seed: seed ^ Self.fnv1a(full))
+      return Self.normal(count: count, std: std, seed: seed ^ fnv1a64(full))
     }
   }
 
@@ -144,16 +144,6 @@ struct GPT2Weights: Sendable {
       initialized = count
     }
   }
-
-  /// FNV-1a of a tensor name: a per-tensor seed that is the same on every platform.
-  static func fnv1a(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-      hash ^= UInt64(byte)
-      hash = hash &* 0x100_0000_01b3
-    }
-    return hash
-  }
 }
 
 extension LayerNorm {
@@ -162,19 +152,5 @@ extension LayerNorm {
     self.weight = weight
     self.bias = bias
     self.eps = eps
-  }
-}
-
-/// SplitMix64: small, fast and the same on every platform, so seeds reproduce (random weights
-/// here, the sampler in `Photon`).
-package struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-  package init(seed: UInt64) { state = seed }
-  package mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -82,6 +82,6 @@ public struct LayerNorm: Sendable {
   }
 
   public func callAsFunction(_ x: Tensor, residual: Tensor? = nil, on backend: any Backend) throws -> Tensor {
-    try backend.layerNorm(x, residual: residual, weight: weight, bias: bias, eps: eps)
+    try backend.normalize(x, residual: residual, .layer(weight: weight, bias: bias, eps: eps))
   }
 }

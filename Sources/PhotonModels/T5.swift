@@ -18,7 +18,7 @@ struct T5LayerNorm: Sendable {
   }
 
   func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
-    try backend.rmsNorm(x, weight: weight, eps: eps)
+    try backend.normalize(x, residual: nil, .rms(weight: weight, eps: eps))
   }
 }
 
@@ -111,9 +111,10 @@ struct T5Attention: Sendable {
     -> Tensor
   {
     let keys = try k(x, on: backend)
-    let context = try backend.biasedAttention(
-      query: q(x, on: backend), keys: keys, values: v(x, on: backend), length: x.shape[1],
-      positionBias: bias, mask: mask, causal: false, heads: heads, scale: 1)
+    let context = try backend.attention(
+      AttentionCall(
+        .separate(query: q(x, on: backend), key: keys, value: v(x, on: backend)), heads: heads, scale: 1,
+        mask: mask, positionBias: bias))
     return try o(context, on: backend)
   }
 
@@ -123,21 +124,14 @@ struct T5Attention: Sendable {
   }
 
   /// Cross-attention (`EncDecAttention`): no position bias (HF's is zero there), the encoder's
-  /// padding mask, scale 1. A decode step's single query goes through the cached-attention op
-  /// over all the encoder's rows (its causal rule then excludes nothing), which splits long
-  /// encoder outputs across the keys on the device.
+  /// padding mask, scale 1. (A decode step's single query over a long encoder output is split
+  /// across the keys on the device.)
   func cross(_ x: Tensor, keys: Tensor, values: Tensor, mask: Tensor?, on backend: any Backend)
     throws -> Tensor
   {
     let query = try q(x, on: backend)
-    let context =
-      x.shape[1] == 1
-      ? try backend.cachedAttention(
-        query: query, keyCache: keys, valueCache: values, length: keys.shape[1], mask: mask,
-        heads: heads, scale: 1)
-      : try backend.attention(
-        .separate(query: query, key: keys, value: values), mask: mask, causal: false,
-        heads: heads, scale: 1)
+    let context = try backend.attention(
+      AttentionCall(.separate(query: query, key: keys, value: values), heads: heads, scale: 1, mask: mask))
     return try o(context, on: backend)
   }
 }
@@ -167,9 +161,10 @@ struct T5CausalSelfAttention: Sendable {
   ) throws -> Tensor {
     let packed = try qkv(x, on: backend)
     try backend.writeKeyValueCache(packed, keyCache: keys, valueCache: values, at: start)
-    let context = try backend.biasedAttention(
-      query: packed, keys: keys, values: values, length: start + x.shape[1], positionBias: bias,
-      mask: nil, causal: true, heads: heads, scale: 1)
+    let context = try backend.attention(
+      AttentionCall(
+        .separate(query: packed, key: keys, value: values), heads: heads, scale: 1,
+        keyLength: start + x.shape[1], masking: .causal, positionBias: bias))
     return try o(context, on: backend)
   }
 }
@@ -198,7 +193,7 @@ struct T5FeedForward: Sendable {
 
   func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
     var hidden = try wi(x, activation: activation, on: backend)
-    if let gate { hidden = try backend.multiply(hidden, gate(x, on: backend)) }
+    if let gate { hidden = try backend.binary(.multiply, hidden, gate(x, on: backend)) }
     return try wo(hidden, on: backend)
   }
 }
@@ -214,7 +209,7 @@ struct T5LayerFF: Sendable {
   }
 
   func callAsFunction(_ x: Tensor, on backend: any Backend) throws -> Tensor {
-    try backend.add(x, ffn(norm(x, on: backend), on: backend))
+    try backend.binary(.add, x, ffn(norm(x, on: backend), on: backend))
   }
 
   /// `DenseReluDense` whatever the activation: HF keeps that module name for every FFN.
@@ -238,7 +233,7 @@ struct T5EncoderBlock: Sendable {
   func callAsFunction(_ x: Tensor, bias: Tensor, mask: Tensor?, on backend: any Backend) throws
     -> Tensor
   {
-    let h = try backend.add(x, attention(norm(x, on: backend), bias: bias, mask: mask, on: backend))
+    let h = try backend.binary(.add, x, attention(norm(x, on: backend), bias: bias, mask: mask, on: backend))
     return try ff(h, on: backend)
   }
 }
@@ -517,12 +512,14 @@ public final class T5ForConditionalGeneration: Sendable {
     var hidden = try backend.gather(
       encoder.shared, ids: backend.tensor(ints: ids, shape: [cache.batch, length]))
     for (i, block) in blocks.enumerated() {
-      hidden = try backend.add(
+      hidden = try backend.binary(
+        .add,
         hidden,
         block.selfAttention(
           block.selfNorm(hidden, on: backend), keys: cache.keys[i], values: cache.values[i],
           start: start, bias: cache.bias, on: backend))
-      hidden = try backend.add(
+      hidden = try backend.binary(
+        .add,
         hidden,
         block.crossAttention.cross(
           block.crossNorm(hidden, on: backend), keys: cache.crossKeys[i],

@@ -94,7 +94,7 @@ public enum KernelTuner {
     _ device: OpenCLDevice, includeCLBlast: Bool, cacheDirectory: URL?, budget: Double
   ) throws -> Choice {
     var milliseconds: [String: Double] = [:]
-    var random = SplitMix(seed: 42)
+    var random = SplitMix64(seed: 42)
 
     // GEMM: both MiniLM FFN shapes at a batch-sized M, against a plain host product. The same
     // products at M = 8 come first: a cheap check that builds the kernels and, timed, tells
@@ -164,7 +164,7 @@ public enum KernelTuner {
       let input = try backend.tensor(qkv, shape: [batch, length, 3 * channels])
       let maskTensor = try backend.tensor(ints: mask, shape: [batch, length])
       let run = {
-        try backend.attention(.packed(input), mask: maskTensor, causal: false, heads: heads, scale: 0.17677669)
+        try backend.attention(AttentionCall(.packed(input), heads: heads, scale: 0.17677669, mask: maskTensor))
       }
       let output = try backend.floats(run())
       // Variants are checked against each other: the first one's result is compared with the
@@ -259,20 +259,11 @@ public enum KernelTuner {
     }
     return worst
   }
+}
 
-  /// Seeded inputs (SplitMix64), so every tuning run times the same work.
-  private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-      state &+= 0x9E37_79B9_7F4A_7C15
-      var z = state
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
-      (0..<count).map { _ in (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale }
-    }
+extension SplitMix64 {
+  /// Seeded inputs uniform in ±scale, so every tuning run times the same work.
+  fileprivate mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+    (0..<count).map { _ in (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * scale }
   }
 }

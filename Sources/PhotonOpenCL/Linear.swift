@@ -18,24 +18,8 @@ extension OpenCLBackend {
     -> LinearWeight
   {
     try ShapeCheck.values(count: values.count, shape: [n, k])
-    if gemmVariant == .panelRows {
-      let p = 16 * GEMMPanelTuning.panelVectors(for: device.info)
-      let panels = (n + p - 1) / p
-      var packed = [Float](repeating: 0, count: panels * k * p)
-      for row in 0..<n {
-        let base = row / p * k * p + row % p
-        for column in 0..<k { packed[base + column * p] = values[row * k + column] }
-      }
-      return LinearWeight(
-        outFeatures: n, inFeatures: k, storage: try tensor(packed, shape: [panels, k, p]))
-    }
-    let np =
-      (n + Self.packedColumnMultiple - 1) / Self.packedColumnMultiple * Self.packedColumnMultiple
-    var packed = [Float](repeating: 0, count: k * np)
-    for row in 0..<n {
-      for column in 0..<k { packed[column * np + row] = values[row * k + column] }
-    }
-    return LinearWeight(outFeatures: n, inFeatures: k, storage: try tensor(packed, shape: [k, np]))
+    let (packed, shape) = pack(values, rows: n, columns: k, pad: 0, panels: gemmVariant == .panelRows)
+    return LinearWeight(outFeatures: n, inFeatures: k, storage: try tensor(packed, shape: shape))
   }
 
   // x: [T, K], w: [N, K] (HF [out, in], packed as [K, NP]), b: [N], y: [T, N]
@@ -124,23 +108,6 @@ extension OpenCLBackend {
         }
       }
     }
-  }
-
-  // a: [B, M, K], b: [B, K, N] or [B, N, K], c: [B, M, N]
-  public func batchedMatmul(_ a: Tensor, _ b: Tensor, transposeB: Bool) throws -> Tensor {
-    let (batch, m, n, k) = try ShapeCheck.batchedMatmul(a, b, transposeB: transposeB)
-    let c = try allocate([batch, m, n], for: "batchedMatmul output")
-    try kernel(
-      "batched_matmul", in: KernelSource.gemm, file: "gemm.cl",
-      defines: "-DGEMM_ROWS=\(Self.gemmRows)"
-    )
-    .launch(
-      on: device,
-      [
-        .buffer(try a.deviceBuffer(of: self)), .buffer(try b.deviceBuffer(of: self)),
-        .buffer(try c.deviceBuffer(of: self)), .int(m), .int(n), .int(k), .int(transposeB ? 1 : 0),
-      ], global: [n, m, batch], local: [8, 8, 1])
-    return c
   }
 }
 

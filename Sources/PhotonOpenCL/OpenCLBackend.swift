@@ -264,3 +264,14 @@ extension Tensor {
     return buffer
   }
 }
+
+extension OpenCLBackend: ProfilingBackend {
+  /// OpenCL profiling events per kernel; empty unless ``device`` was opened with `profiling: true`.
+  public func kernelProfile() throws -> [KernelProfile] {
+    try device.kernelTimes().map { KernelProfile(name: $0.name, seconds: $0.seconds, launches: $0.launches) }
+  }
+
+  public var memoryInUse: Int { pool.inUseBytes }
+  public var peakMemoryInUse: Int { pool.peakInUseBytes }
+  public func resetPeakMemory() { pool.resetPeak() }
+}

@@ -78,8 +78,8 @@ public final class ProgramCompiler: @unchecked Sendable {
       try check(status, "clCreateProgramWithSource", name)
       throw PhotonError(.openCL, "clCreateProgramWithSource returned nothing for \(name)")
     }
-    try build(handle, name: name, options: options)
-    return Program(handle: handle, name: name)
+    let log = try build(handle, name: name, options: options)
+    return Program(handle: handle, name: name, buildLog: log)
   }
 
   /// One build at a time in the process: PoCL and Oclgrind crash when programs are built from
@@ -87,13 +87,17 @@ public final class ProgramCompiler: @unchecked Sendable {
   /// kernels inside its first call, so its calls take this lock too.
   static let buildLock = NSLock()
 
-  private func build(_ handle: cl_program, name: String, options: String) throws {
+  /// Builds `handle`; returns the compiler's messages (the build log), which stay here and in the
+  /// cache directory (``Program/buildLog``, `programs/*.log`) rather than on the terminal.
+  @discardableResult
+  private func build(_ handle: cl_program, name: String, options: String) throws -> String {
     var id: cl_device_id? = device.id
     let status = Self.buildLock.withLock { clBuildProgram(handle, 1, &id, options, nil, nil) }
-    guard status == CL_SUCCESS else {
-      let log = (try? infoString { size, value, sizeOut in
+    let log =
+      ((try? infoString { size, value, sizeOut in
         clGetProgramBuildInfo(handle, self.device.id, cl_program_build_info(CL_PROGRAM_BUILD_LOG), size, value, sizeOut)
-      }) ?? ""
+      }) ?? "").trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "\0")))
+    guard status == CL_SUCCESS else {
       clReleaseProgram(handle)
       let failure = OpenCLFailure(call: "clBuildProgram", status: status, buildLog: log)
       let firstLines = log.split(separator: "\n").prefix(8).joined(separator: "\n")
@@ -102,6 +106,7 @@ public final class ProgramCompiler: @unchecked Sendable {
         "building \(name) for \(device.info.name) with options \"\(options)\" failed: \(failure.name)\n\(firstLines)",
         cause: failure)
     }
+    return log
   }
 
   private func loadCached(name: String, key: String, options: String) -> Program? {
@@ -133,6 +138,15 @@ public final class ProgramCompiler: @unchecked Sendable {
 
   private func store(_ program: Program, key: String) {
     guard let url = entryURL(key: key) else { return }
+    if !program.buildLog.isEmpty {
+      // The compiler's messages for this entry, kept next to it (a cache is optional: no errors).
+      try? FileManager.default.createDirectory(
+        at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try? Data(
+        "\(program.name) \(key.split(separator: "\n").dropFirst().joined(separator: "; "))\n\(program.buildLog)\n".utf8
+      )
+      .write(to: url.deletingPathExtension().appendingPathExtension("log"), options: .atomic)
+    }
     var size = 0
     guard
       clGetProgramInfo(program.handle, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil)
@@ -200,27 +214,18 @@ enum CacheEntry {
   }
 }
 
-/// 64-bit FNV-1a: a fast, stable hash for cache keys and entry checksums (keys are also compared
-/// in full on load).
-func fnv1a64<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  for byte in bytes {
-    hash ^= UInt64(byte)
-    hash = hash &* 0x100_0000_01b3
-  }
-  return hash
-}
-
-func fnv1a64(_ text: String) -> UInt64 { fnv1a64(text.utf8) }
-
 /// A built program; kernels are created from it by name.
 public final class Program: @unchecked Sendable {
   let handle: cl_program
   public let name: String
+  /// The device compiler's messages (warnings) from building it from source; empty when it came
+  /// from the disk cache or the compiler had nothing to say.
+  public let buildLog: String
 
-  init(handle: cl_program, name: String) {
+  init(handle: cl_program, name: String, buildLog: String = "") {
     self.handle = handle
     self.name = name
+    self.buildLog = buildLog
   }
 
   deinit { clReleaseProgram(handle) }

@@ -36,11 +36,11 @@ extension OpenCLBackend {
       scales: try upload(packedScales, shape: scaleShape, .float32))
   }
 
-  /// HF `[rows (N), columns (K)]` → this backend's quantized layout: column panels
-  /// `[NP/P, K, P]` (P = 16·panel vectors of the device) or transposed `[K, NP]` (NP = N rounded
-  /// up to 32); pad columns hold `pad`.
-  private func pack<T>(_ values: [T], rows n: Int, columns k: Int, pad: T) -> ([T], [Int]) {
-    if quantizedUsesPanels {
+  /// HF `[rows (N), columns (K)]` → this backend's GEMM layout, for every precision: column
+  /// panels `[NP/P, K, P]` (P = 16·panel vectors of the device) or transposed `[K, NP]` (NP = N
+  /// rounded up to 32); pad columns hold `pad`. `panels`: nil for the quantized kernels' choice.
+  func pack<T>(_ values: [T], rows n: Int, columns k: Int, pad: T, panels: Bool? = nil) -> ([T], [Int]) {
+    if panels ?? quantizedUsesPanels {
       let p = 16 * GEMMPanelTuning.panelVectors(for: device.info)
       let panels = (n + p - 1) / p
       var packed = [T](repeating: pad, count: panels * k * p)

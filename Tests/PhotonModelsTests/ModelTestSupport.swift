@@ -19,11 +19,19 @@ enum Backends {
 struct Reference {
   let json: [String: Any]
 
+  let path: String
+
   init(_ relativePath: String) throws {
     json = try #require(try Fixtures.json(relativePath) as? [String: Any])
+    path = relativePath
   }
 
-  var cases: [[String: Any]] { json["cases"] as? [[String: Any]] ?? [] }
+  /// The fixture's cases; none is a failure, so that a loop over them cannot pass by doing nothing.
+  var cases: [[String: Any]] {
+    let cases = json["cases"] as? [[String: Any]] ?? []
+    if cases.isEmpty { Issue.record("\(path) has no cases") }
+    return cases
+  }
   var paddedBatch: [String: Any]? { json["padded_batch"] as? [String: Any] }
 }
 
@@ -41,7 +49,8 @@ func int32s(_ value: Any?) -> [Int32] {
 /// A one-row batch from a fixture case.
 func singleBatch(_ testCase: [String: Any]) throws -> EncoderBatch {
   let ids = int32s(testCase["input_ids"])
-  let mask = testCase["attention_mask"] != nil ? int32s(testCase["attention_mask"]) : [Int32](repeating: 1, count: ids.count)
+  let mask =
+    testCase["attention_mask"] != nil ? int32s(testCase["attention_mask"]) : [Int32](repeating: 1, count: ids.count)
   let types = testCase["token_type_ids"] != nil ? int32s(testCase["token_type_ids"]) : nil
   return try EncoderBatch(ids: ids, attentionMask: mask, tokenTypeIds: types, batchSize: 1, length: ids.count)
 }

@@ -3,6 +3,7 @@ import Foundation
 import PhotonCPU
 import PhotonCore
 import PhotonTestSupport
+import PhotonKernels
 import Testing
 
 @testable import PhotonOpenCL
@@ -47,6 +48,41 @@ struct DeviceLayerTests {
     #expect(failure.name == "CL_BUILD_PROGRAM_FAILURE")
     #expect(failure.buildLog?.contains("undeclared_name") == true)
     #expect(error.message.contains("broken.cl"))
+  }
+
+  /// A successful build's warnings stay in the program's build log (and a log file beside its
+  /// cache entry), and every kernel file of Photon builds with none, at the defines it runs with.
+  @Test func compilerMessagesGoToTheBuildLogAndKernelsHaveNone() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("photon-log-test-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let device = try OpenCLDevice.select()
+    let compiler = ProgramCompiler(device: device, cacheDirectory: directory)
+    let warned = try compiler.program(
+      name: "warned.cl",
+      source: "#warning \"photon-test-warning\"\n__kernel void k(__global float* x) { x[0] = 1.0f; }",
+      options: "-cl-std=CL1.2")
+    #expect(warned.buildLog.contains("photon-test-warning"), "build log: \(warned.buildLog)")
+    let logs = try FileManager.default.contentsOfDirectory(
+      at: directory.appendingPathComponent("programs"), includingPropertiesForKeys: nil
+    ).filter { $0.pathExtension == "log" }
+    #expect(try logs.contains { try String(contentsOf: $0, encoding: .utf8).contains("photon-test-warning") })
+
+    let backend = try TestBackends.gpu()
+    let builds: [(String, String, String)] = [
+      ("attention.cl", KernelSource.attention, backend.attentionDefines(headSize: 32, group: 16)),
+      ("attention.cl", KernelSource.attention, ""),
+      ("elementwise.cl", KernelSource.elementwise, "-DROW_WG=64"),
+      ("embedding.cl", KernelSource.embedding, backend.normDefines),
+      ("norm.cl", KernelSource.norm, backend.normDefines),
+      ("gemm.cl", KernelSource.gemm, "-DGEMM_ROWS=6 -DGEMM_PANEL_VECS=2 -DGEMM_K_UNROLL=4"),
+      ("gemm_quant.cl", KernelSource.gemmQuant, "-DGEMM_ROWS=6 -DGEMM_PANEL_VECS=1 -DGEMM_K_UNROLL=4"),
+    ]
+    for (file, source, defines) in builds {
+      let program = try compiler.program(
+        name: file, source: KernelSource.common + "\n" + source, options: "-cl-std=CL1.2 \(defines)")
+      #expect(!program.buildLog.lowercased().contains("warning"), "\(file) \(defines): \(program.buildLog)")
+    }
   }
 
   @Test func programBinariesAreCachedAndCorruptEntriesRebuilt() throws {
@@ -111,7 +147,7 @@ struct DeviceLayerTests {
     #expect(error.code == .outOfMemory)
     #expect(error.message.contains("\(limit)") && error.message.contains("a test tensor"))
     // The backend still works afterwards.
-    #expect(try backend.floats(backend.tanh(backend.tensor([0], shape: [1]))) == [0])
+    #expect(try backend.floats(backend.unary(.tanh, backend.tensor([0], shape: [1]))) == [0])
   }
 
   @Test func shapeMismatchesAreTypedErrorsOnBothBackends() throws {
@@ -133,15 +169,16 @@ struct DeviceLayerTests {
       let mask = try backend.tensor(ints: [1, 1], shape: [1, 2])
       let qkv = try backend.tensor([Float](repeating: 0, count: 3 * 9), shape: [1, 3, 9])
       let attention = try #require(throws: PhotonError.self) {
-        try backend.attention(.packed(qkv), mask: mask, causal: false, heads: 3, scale: 1)
+        try backend.attention(AttentionCall(.packed(qkv), heads: 3, scale: 1, mask: mask))
       }
       #expect(attention.code == .shapeMismatch && attention.message.contains("mask"))
       let heads = try #require(throws: PhotonError.self) {
-        try backend.attention(.packed(qkv), mask: nil, causal: false, heads: 2, scale: 1)
+        try backend.attention(AttentionCall(.packed(qkv), heads: 2, scale: 1))
       }
       #expect(heads.message.contains("not divisible"))
       let norm = try #require(throws: PhotonError.self) {
-        try backend.layerNorm(x, residual: nil, weight: badBias, bias: try backend.tensor([0, 0], shape: [2]), eps: 1e-5)
+        try backend.normalize(
+          x, residual: nil, .layer(weight: badBias, bias: try backend.tensor([0, 0], shape: [2]), eps: 1e-5))
       }
       #expect(norm.code == .shapeMismatch)
       let pooled = try #require(throws: PhotonError.self) {
@@ -155,10 +192,10 @@ struct DeviceLayerTests {
     let gpu = try TestBackends.gpu()
     let cpuTensor = try TestBackends.cpu.tensor([1, 2], shape: [2])
     let gpuTensor = try gpu.tensor([1, 2], shape: [2])
-    #expect(throws: PhotonError.self) { try gpu.tanh(cpuTensor) }
-    #expect(throws: PhotonError.self) { try TestBackends.cpu.tanh(gpuTensor) }
+    #expect(throws: PhotonError.self) { try gpu.unary(.tanh, cpuTensor) }
+    #expect(throws: PhotonError.self) { try TestBackends.cpu.unary(.tanh, gpuTensor) }
     let other = try OpenCLBackend(device: OpenCLDevice.select())
-    let error = try #require(throws: PhotonError.self) { try other.tanh(gpuTensor) }
+    let error = try #require(throws: PhotonError.self) { try other.unary(.tanh, gpuTensor) }
     #expect(error.code == .wrongBackend)
   }
 

@@ -121,34 +121,4 @@ struct LinearEquivalenceTests {
       if activation != .identity { #expect(cpu[0] == 0 && cpu[6] == 300, "\(activation)") }
     }
   }
-
-  @Test("batched matmul, both layouts")
-  func batchedMatmul() throws {
-    let gpu = try TestBackends.gpu()
-    var random = SeededGenerator(seed: 99)
-    for (batch, m, k, n) in [(1, 1, 1, 1), (3, 7, 33, 5), (12, 17, 32, 19)] {
-      let a = random.floats(batch * m * k)
-      let b = random.floats(batch * k * n)
-      for transposeB in [false, true] {
-        func run(_ backend: any Backend) throws -> [Float] {
-          try backend.floats(
-            backend.batchedMatmul(
-              backend.tensor(a, shape: [batch, m, k]),
-              backend.tensor(b, shape: transposeB ? [batch, n, k] : [batch, k, n]),
-              transposeB: transposeB))
-        }
-        expectClose(
-          try run(gpu), try run(TestBackends.cpu), atol: 1e-5,
-          "\(batch)×\(m)×\(k)×\(n) T=\(transposeB)")
-      }
-    }
-    // Hand-computed: [[1, 2]]·[[3], [4]] = [[11]]
-    for backend: any Backend in [gpu, TestBackends.cpu] {
-      let c = try backend.floats(
-        backend.batchedMatmul(
-          backend.tensor([1, 2], shape: [1, 1, 2]), backend.tensor([3, 4], shape: [1, 2, 1]),
-          transposeB: false))
-      #expect(c == [11])
-    }
-  }
 }

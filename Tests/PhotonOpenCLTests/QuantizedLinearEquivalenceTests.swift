@@ -77,7 +77,8 @@ struct QuantizedLinearEquivalenceTests {
       GEMMShape(m: 1, k: 7, n: 32),
     ]
     return smallShapesOnly
-      ? small : small + [GEMMShape(m: 1, k: 768, n: 2304), GEMMShape(m: 1, k: 3072, n: 768), GEMMShape(m: 1, k: 768, n: 5003)]
+      ? small
+      : small + [GEMMShape(m: 1, k: 768, n: 2304), GEMMShape(m: 1, k: 3072, n: 768), GEMMShape(m: 1, k: 768, n: 5003)]
   }
 
   @Test(arguments: gemvShapes, TestBackends.gemmVariants)

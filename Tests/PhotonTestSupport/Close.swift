@@ -1,4 +1,5 @@
 import Testing
+import PhotonCore
 
 /// The comparison every equivalence test uses: `|a − b| ≤ atol + rtol·|reference|` element-wise.
 /// Fails on NaN or infinity, on a length mismatch, and reports max-abs, max-rel and the worst
@@ -43,15 +44,9 @@ public func expectClose(
 
 /// A small deterministic generator (SplitMix64), so every test input is reproducible from a seed.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
-  private var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
+  private var base: SplitMix64
+  public init(seed: UInt64) { base = SplitMix64(seed: seed) }
+  public mutating func next() -> UInt64 { base.next() }
 
   /// `count` floats uniform in `range`.
   public mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
