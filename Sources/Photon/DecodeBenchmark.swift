@@ -120,8 +120,7 @@ public struct DecodeBenchmark: Sendable {
     let name: String
     switch source {
     case .folder(let url):
-      model = try ModelRegistry.causalLanguageModel(
-        folder: ModelFolder(url: url), backend: backend, precision: precision)
+      model = try GPT2LMHeadModel(folder: ModelFolder(url: url), backend: backend, precision: precision)
       name = url.lastPathComponent
     case .random(let configName, let seed):
       progress("drawing random weights for \(configName)")

@@ -56,7 +56,7 @@ public enum GenerationAccuracy {
         "prompts, prompt length and new tokens must be positive, got \(prompts), \(promptLength), \(newTokens)")
     }
     let backend = try kind.makeBackend()
-    func load(_ precision: Precision) throws -> (GPT2LMHeadModel, String) {
+    func load(_ precision: Precision) throws -> (any CausalLanguageModel, String) {
       switch source {
       case .folder(let url):
         return (
@@ -73,17 +73,17 @@ public enum GenerationAccuracy {
     }
     let (reference, name) = try load(.fp32)
     let (measured, _) = try load(precision)
-    guard promptLength + newTokens <= reference.config.nPositions else {
+    guard promptLength + newTokens <= reference.contextLength else {
       throw PhotonError(
         .invalidArgument,
-        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.config.nPositions) positions of \(name)"
+        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.contextLength) positions of \(name)"
       )
     }
 
     /// Greedy steps from `prompt`; with `forced`, those ids are fed instead of the model's own.
-    func run(_ model: GPT2LMHeadModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
+    func run(_ model: any CausalLanguageModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
     {
-      let cache = try model.makeCache(capacity: prompt.count + newTokens)
+      let cache = try model.makeCache(batch: 1, capacity: prompt.count + newTokens, leftPadding: nil)
       var input = prompt
       var ids: [Int32] = []
       var logits: [[Float]] = []
@@ -98,7 +98,7 @@ public enum GenerationAccuracy {
     }
 
     var random = SplitMix64(seed: seed)
-    let vocabulary = UInt64(reference.config.vocabSize)
+    let vocabulary = UInt64(reference.vocabularySize)
     var (agree, top1, maxDiff, maxLogit) = (0, 0, 0.0, 0.0)
     var before: [Int] = []
     for _ in 0..<prompts {
