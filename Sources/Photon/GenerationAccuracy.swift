@@ -2,7 +2,7 @@ import Foundation
 import PhotonLoading
 import PhotonModels
 
-/// The accuracy cost of a weight precision for text generation: GPT-2 with its linear weights at
+/// The accuracy cost of a weight precision for text generation: a decoder-only model with its linear weights at
 /// `precision` against the same model at fp32 on the same backend, so only the weight storage
 /// differs. Over seeded random prompts it measures
 /// - free-running greedy decoding: the share of new tokens whose id equals fp32's at the same
@@ -65,8 +65,7 @@ public enum GenerationAccuracy {
         )
       case .random(let name, let seed):
         return (
-          try GPT2LMHeadModel(
-            randomWeights: DecodeBenchmark.randomConfig(name), seed: seed, backend: backend, precision: precision),
+          try ModelRegistry.randomCausalLanguageModel(named: name, seed: seed, backend: backend, precision: precision),
           "\(name) (random weights)"
         )
       }

@@ -81,6 +81,11 @@ public struct Architecture: Sendable {
   let maskedLanguageModel: (@Sendable (ModelLoad) throws -> any MaskedLanguageModel)?
   let causalLanguageModel: (@Sendable (ModelLoad) throws -> any CausalLanguageModel)?
   let text2text: (@Sendable (ModelLoad) throws -> any Text2TextModel)?
+  /// Named configs it builds with seeded random weights (`gpt2-small`), for benchmarks without a
+  /// checkpoint; see ``ModelRegistry/randomCausalLanguageModel(named:seed:backend:precision:)``.
+  public let randomConfigNames: [String]
+  let randomCausalLanguageModel:
+    (@Sendable (_ name: String, _ seed: UInt64, any Backend, Precision) throws -> any CausalLanguageModel)?
 
   /// - Parameters:
   ///   - modelType: `config.json`'s `model_type`.
@@ -93,6 +98,8 @@ public struct Architecture: Sendable {
   ///   - linearWeight: whether a checkpoint tensor is a linear weight `photon quantize` converts,
   ///     and how it lies; nil for every other tensor.
   ///   - encoder, sequenceClassifier, …: the initialiser of each head it has (nil: not supported).
+  ///   - randomConfigs: named configs (name, `config.json` text) that
+  ///     `randomCausalLanguageModel` builds with seeded random weights.
   public init<Config: ModelConfiguration>(
     modelType: String, name: String, config _: Config.Type,
     maxPositions: @escaping @Sendable (Config) -> Int,
@@ -103,7 +110,11 @@ public struct Architecture: Sendable {
     tokenClassifier: (@Sendable (Config, ModelLoad) throws -> any TokenClassifierModel)? = nil,
     maskedLanguageModel: (@Sendable (Config, ModelLoad) throws -> any MaskedLanguageModel)? = nil,
     causalLanguageModel: (@Sendable (Config, ModelLoad) throws -> any CausalLanguageModel)? = nil,
-    text2text: (@Sendable (Config, ModelLoad) throws -> any Text2TextModel)? = nil
+    text2text: (@Sendable (Config, ModelLoad) throws -> any Text2TextModel)? = nil,
+    randomConfigs: [(name: String, json: String)] = [],
+    randomCausalLanguageModel: (
+      @Sendable (Config, _ seed: UInt64, any Backend, Precision) throws -> any CausalLanguageModel
+    )? = nil
   ) {
     self.modelType = modelType
     self.name = name
@@ -123,6 +134,8 @@ public struct Architecture: Sendable {
     self.maskedLanguageModel = Self.bind(maskedLanguageModel)
     self.causalLanguageModel = Self.bind(causalLanguageModel)
     self.text2text = Self.bind(text2text)
+    self.randomConfigNames = randomCausalLanguageModel == nil ? [] : randomConfigs.map(\.name)
+    self.randomCausalLanguageModel = Self.bindRandom(randomCausalLanguageModel, configs: randomConfigs)
     let built: [ModelHead: Bool] = [
       .encoder: encoder != nil, .sequenceClassification: sequenceClassifier != nil,
       .tokenClassification: tokenClassifier != nil, .maskedLanguageModel: maskedLanguageModel != nil,
@@ -137,6 +150,21 @@ public struct Architecture: Sendable {
   ) -> (@Sendable (ModelLoad) throws -> Model)? {
     guard let build else { return nil }
     return { load in try build(load.folder.config(as: Config.self), load) }
+  }
+
+  /// A random-weights initialiser over the named configs' JSON.
+  private static func bindRandom<Config: ModelConfiguration>(
+    _ build: (@Sendable (Config, UInt64, any Backend, Precision) throws -> any CausalLanguageModel)?,
+    configs: [(name: String, json: String)]
+  ) -> (@Sendable (String, UInt64, any Backend, Precision) throws -> any CausalLanguageModel)? {
+    guard let build else { return nil }
+    let configs = Dictionary(configs.map { ($0.name, $0.json) }, uniquingKeysWith: { first, _ in first })
+    return { name, seed, backend, precision in
+      guard let json = configs[name] else {
+        throw PhotonError(.invalidArgument, "unknown random config '\(name)'")
+      }
+      return try build(Config.decode(Data(json.utf8), file: name), seed, backend, precision)
+    }
   }
 
   /// `config.json` of `folder`, decoded and validated as this architecture's struct.

@@ -41,6 +41,8 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
   var contextLength: Int { get }
   /// V.
   var vocabularySize: Int { get }
+  /// C: the width of the hidden states the LM head reads.
+  var hiddenSize: Int { get }
   /// Token ids from `config.json` (a generation config may override them).
   var bosTokenID: Int? { get }
   var eosTokenID: Int? { get }
@@ -52,6 +54,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
   func makeCache(batch: Int, capacity: Int, leftPadding: [Int]?) throws -> KeyValueCache
   /// Feeds `ids` (`[B, T]`) through `cache`; logits of the last of them, `[B, 1, V]`.
   func nextTokenLogits(ids: [Int32], cache: KeyValueCache) throws -> Tensor
+  /// The LM head alone: logits `[B, T, V]` of final hidden states `[B, T, C]` (for profiling the
+  /// head's share of a decode step).
+  func lmHeadLogits(hidden: Tensor) throws -> Tensor
 }
 
 /// An encoder–decoder that generates text from text: encode once, then decode through a cache

@@ -95,6 +95,25 @@ public enum ModelRegistry {
     try config(decoding: ConfigFile.read(url), file: url.path)
   }
 
+  /// Names of the configs an architecture builds with seeded random weights (`gpt2-small`).
+  public static var randomConfigNames: [String] { architectures.flatMap(\.randomConfigNames) }
+
+  /// A language model of the named config (one of ``randomConfigNames``) with seeded random
+  /// weights: for measuring speed at real sizes without a checkpoint. The same seed gives the
+  /// same weights on every backend and machine.
+  public static func randomCausalLanguageModel(
+    named name: String, seed: UInt64, backend: any Backend, precision: Precision = .fp32
+  ) throws -> any CausalLanguageModel {
+    guard let architecture = architectures.first(where: { $0.randomConfigNames.contains(name) }),
+      let build = architecture.randomCausalLanguageModel
+    else {
+      throw PhotonError(
+        .invalidArgument,
+        "unknown random config '\(name)'; known: \(randomConfigNames.joined(separator: ", "))")
+    }
+    return try build(name, seed, backend, precision)
+  }
+
   /// The head `pick` of `folder`'s architecture, built on `backend`: `.unsupported` for an unknown
   /// `model_type` or a head the architecture lacks (naming the heads it has).
   static func build<Model>(

@@ -152,6 +152,13 @@ import Testing
     #expect(try ModelRegistry.architecture(for: t5).flops(of: t5, batch: 1, sequence: 8) == 0)
   }
 
+  @Test func randomConfigsComeFromTheEntries() throws {
+    #expect(ModelRegistry.randomConfigNames == ["gpt2-small", "gpt2-medium", "distilgpt2", "gpt2"])
+    expectPhotonError(.invalidArgument, mentioning: ["'gpt3'", "gpt2-small, gpt2-medium, distilgpt2"]) {
+      _ = try ModelRegistry.randomCausalLanguageModel(named: "gpt3", seed: 0, backend: Backends.cpu)
+    }
+  }
+
   @Test func linearWeightRules() throws {
     func layouts(_ model: String) throws -> [String: LinearWeightLayout] {
       let folder = try Self.folder(model)

@@ -23,6 +23,15 @@ extension GPT2LMHeadModel {
       try GPT2LMHeadModel(
         weights: load.weights(modelPrefix: "transformer"), config: config, backend: load.backend,
         precision: load.precision)
+    },
+    // HF's `GPT2Config()` (small; `gpt2` too), gpt2-medium (24 × 1024, 16 heads), DistilGPT-2 (6
+    // layers of small).
+    randomConfigs: [
+      ("gpt2-small", "{}"), ("gpt2-medium", #"{"n_layer": 24, "n_embd": 1024, "n_head": 16}"#),
+      ("distilgpt2", #"{"n_layer": 6}"#), ("gpt2", "{}"),
+    ],
+    randomCausalLanguageModel: { config, seed, backend, precision in
+      try GPT2LMHeadModel(randomWeights: config, seed: seed, backend: backend, precision: precision)
     })
 
   /// `GPT2LMHeadModel` from a GPT-2 folder (`.unsupported` for another `model_type`), its linear
@@ -39,6 +48,7 @@ extension GPT2LMHeadModel {
 extension GPT2LMHeadModel: CausalLanguageModel {
   public var contextLength: Int { config.nPositions }
   public var vocabularySize: Int { config.vocabSize }
+  public var hiddenSize: Int { config.nEmbd }
   public var bosTokenID: Int? { config.bosTokenID }
   public var eosTokenID: Int? { config.eosTokenID }
   public var padTokenID: Int? { config.padTokenID }
