@@ -40,8 +40,8 @@ public final class Text2TextGenerator: TextGenerating {
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 
-  /// Whether the folder at `model` holds a text-to-text model (`model_type` t5), for callers that
-  /// dispatch between this and ``TextGenerator``.
+  /// Whether the folder at `model` holds a text-to-text model (its architecture has a text-to-text
+  /// head in the model registry), for callers that dispatch between this and ``TextGenerator``.
   public static func handles(model: URL) throws -> Bool {
     let folder = try ModelFolder(url: model)
     return try ModelRegistry.architecture(for: folder).heads.contains(.text2text)

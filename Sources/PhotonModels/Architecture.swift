@@ -61,8 +61,8 @@ public enum LinearWeightLayout: Sendable, Equatable {
 
 /// One architecture (one `model_type`): how its config decodes, the models it builds, and the
 /// facts tools need about it. ``ModelRegistry`` lists them; each is written beside its model
-/// file (`Bert/Bert+Registry.swift`, …) through the typed ``init(modelType:name:config:maxPositions:flops:linearWeight:encoder:sequenceClassifier:tokenClassifier:maskedLanguageModel:causalLanguageModel:text2text:)``,
-/// so the compiler checks that each closure gets its own config struct.
+/// file (`Bert/Bert+Registry.swift`, …) through the generic initialiser, so the compiler checks
+/// that every closure of an entry takes that architecture's own config struct.
 public struct Architecture: Sendable {
   /// `config.json`'s `model_type`.
   public let modelType: String
