@@ -11,7 +11,8 @@ let package = Package(
     .executable(name: "photon", targets: ["PhotonCLI"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
   ],
   targets: [
     // System libraries: a module map and a shim header, nothing else.
@@ -21,6 +22,7 @@ let package = Package(
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CMathVector", path: "Sources/CMathVector", providers: [.apt(["libc6-dev"])]),
+    .systemLibrary(name: "CStandardIO", path: "Sources/CStandardIO"),
 
     // The .cl sources, embedded into the binary at build time.
     .target(
@@ -41,7 +43,9 @@ let package = Package(
     .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS", "CMathVector"]),
     .target(name: "PhotonOpenCL", dependencies: ["PhotonCore", "PhotonKernels", "COpenCL"]),
     .target(name: "PhotonLoading", dependencies: ["PhotonCore"]),
-    .target(name: "PhotonTokenizers", dependencies: ["PhotonCore"]),
+    .target(
+      name: "PhotonTokenizers",
+      dependencies: ["PhotonCore", .product(name: "HeapModule", package: "swift-collections")]),
     .target(name: "PhotonModels", dependencies: ["PhotonCore", "PhotonLoading"]),
     .target(
       name: "Photon",
@@ -51,7 +55,10 @@ let package = Package(
       ]),
     .executableTarget(
       name: "PhotonCLI",
-      dependencies: ["Photon", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "Photon", "CStandardIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "HeapModule", package: "swift-collections"),
+      ]),
 
     .target(name: "PhotonTestSupport", dependencies: ["PhotonCore"], path: "Tests/PhotonTestSupport"),
     .testTarget(

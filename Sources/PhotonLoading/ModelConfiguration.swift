@@ -49,6 +49,7 @@ package enum ConfigFile {
   package static let fileKey = CodingUserInfoKey(rawValue: "photon.configFile")!
 
   package static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
+    try JSONScan(Array(data)).check(file: file)
     let decoder = JSONDecoder()
     decoder.userInfo[fileKey] = file
     do {
