@@ -3,7 +3,7 @@ import PhotonCPU
 import PhotonLoading
 import PhotonModels
 
-/// Times GPT-2 generation at one shape, as `py_decode_bench.py` times PyTorch: a prefill over P
+/// Times generation with a decoder-only model at one shape, as `py_decode_bench.py` times PyTorch: a prefill over P
 /// random ids into a fresh KV cache, then N greedy single-token steps (argmax on the device, 4 bytes
 /// per row read back), fed back. One untimed generation warms up; each timed one adds a prefill
 /// time and N step times.
@@ -34,26 +34,11 @@ public struct DecodeBenchmark: Sendable {
     self.warmup = warmup
   }
 
-  /// Model configurations the benchmark can build with random weights, by name.
-  public static let randomConfigs = ["gpt2-small", "gpt2-medium", "distilgpt2"]
+  /// Model configurations the benchmark can build with random weights, by name (each
+  /// architecture's, from the model registry).
+  public static var randomConfigs: [String] { ModelRegistry.randomConfigNames }
 
-  /// The config a name stands for: HF's `GPT2Config()` (small), `gpt2-medium` (24 × 1024, 16
-  /// heads) or DistilGPT-2 (6 layers of small).
-  public static func randomConfig(_ name: String) throws -> GPT2Config {
-    let json: String
-    switch name {
-    case "gpt2-small", "gpt2": json = "{}"
-    case "gpt2-medium": json = #"{"n_layer": 24, "n_embd": 1024, "n_head": 16}"#
-    case "distilgpt2": json = #"{"n_layer": 6}"#
-    default:
-      throw PhotonError(
-        .invalidArgument,
-        "unknown random config '\(name)'; known: \(randomConfigs.joined(separator: ", "))")
-    }
-    return try GPT2Config.decode(Data(json.utf8), file: name)
-  }
-
-  /// What to run: a model folder (GPT-2 type) or a named config with seeded random weights.
+  /// What to run: a model folder (a decoder-only language model) or a named config with seeded random weights.
   public enum ModelSource: Sendable {
     case folder(URL)
     case random(name: String, seed: UInt64)
@@ -116,7 +101,7 @@ public struct DecodeBenchmark: Sendable {
       ? try OpenCLBackend(device: OpenCLDevice.select(profiling: true)) : try kind.makeBackend()
     let profiler = backend as? any ProfilingBackend
     let loadStart = DispatchTime.now().uptimeNanoseconds
-    let model: GPT2LMHeadModel
+    let model: any CausalLanguageModel
     let name: String
     switch source {
     case .folder(let url):
@@ -125,21 +110,21 @@ public struct DecodeBenchmark: Sendable {
       name = url.lastPathComponent
     case .random(let configName, let seed):
       progress("drawing random weights for \(configName)")
-      model = try GPT2LMHeadModel(
-        randomWeights: Self.randomConfig(configName), seed: seed, backend: backend, precision: precision ?? .fp32)
+      model = try ModelRegistry.randomCausalLanguageModel(
+        named: configName, seed: seed, backend: backend, precision: precision ?? .fp32)
       name = "\(configName) (random weights)"
     }
     let loadS = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
     let weightBytes = profiler?.memoryInUse ?? 0
     let capacity = promptLength + newTokens
-    guard capacity <= model.config.nPositions else {
+    guard capacity <= model.contextLength else {
       throw PhotonError(
         .invalidArgument,
-        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(model.config.nPositions) positions of \(name)")
+        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(model.contextLength) positions of \(name)")
     }
 
     var random = SplitMix64(seed: 42)
-    let vocabulary = UInt64(model.config.vocabSize)
+    let vocabulary = UInt64(model.vocabularySize)
     func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
     var prefill: [Double] = []
     var steps: [Double] = []
@@ -150,7 +135,7 @@ public struct DecodeBenchmark: Sendable {
       let timed = run >= warmup
       progress(timed ? "run \(run - warmup + 1)/\(iterations)" : "warm-up \(run + 1)/\(warmup)")
       let prompt = (0..<(batch * promptLength)).map { _ in Int32(random.next() % vocabulary) }
-      let cache = try model.makeCache(batch: batch, capacity: capacity)
+      let cache = try model.makeCache(batch: batch, capacity: capacity, leftPadding: nil)
       let t0 = now()
       var next = try backend.ints(backend.argmax(model.nextTokenLogits(ids: prompt, cache: cache)))
       let t1 = now()
@@ -173,7 +158,7 @@ public struct DecodeBenchmark: Sendable {
           .init(name: $0.name, milliseconds: $0.seconds * perStep, launches: $0.launches / newTokens)
         }
         // The head's GEMM alone, on one row per sequence, as a step runs it.
-        let hidden = try backend.zeros(shape: [batch, 1, model.config.nEmbd])
+        let hidden = try backend.zeros(shape: [batch, 1, model.hiddenSize])
         _ = try profiler.kernelProfile()  // drop the zero fill
         for _ in 0..<newTokens { _ = try model.lmHeadLogits(hidden: hidden) }
         lmHeadMs = try profiler.kernelProfile().map(\.seconds).reduce(0, +) * perStep

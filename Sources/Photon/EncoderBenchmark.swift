@@ -128,7 +128,7 @@ public struct EncoderBenchmark: Sendable {
     _ = try profiler?.kernelProfile()
 
     let median = Self.percentile(times, 0.5)
-    let flops = Self.flops(folder.config, batch: batch, sequence: sequence)
+    let flops = try ModelRegistry.architecture(for: folder).flops(of: folder, batch: batch, sequence: sequence)
     return Result(
       device: backend.deviceName, backend: kind.rawValue, precision: precision.rawValue, batch: batch, seq: sequence, iterations: iterations,
       medianMs: median, p90Ms: Self.percentile(times, 0.9), minMs: times.min() ?? 0,
@@ -141,19 +141,5 @@ public struct EncoderBenchmark: Sendable {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
     return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
-  }
-
-  static func flops(_ config: ModelConfig, batch: Int, sequence: Int) -> Double {
-    let (c, i, layers): (Int, Int, Int)
-    switch config {
-    case .bert(let b), .roberta(let b), .xlmRoberta(let b): (c, i, layers) = (b.hiddenSize, b.intermediateSize, b.numHiddenLayers)
-    case .distilBert(let d): (c, i, layers) = (d.dim, d.hiddenDim, d.nLayers)
-    case .gpt2(let g): (c, i, layers) = (g.nEmbd, 4 * g.nEmbd, g.nLayer)
-    case .t5: return 0
-    }
-    let tokens = Double(batch * sequence)
-    let dense = 2 * tokens * Double(4 * c * c + 2 * c * i)
-    let attention = 4 * Double(batch) * Double(sequence * sequence) * Double(c)
-    return Double(layers) * (dense + attention)
   }
 }

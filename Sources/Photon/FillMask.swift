@@ -16,11 +16,11 @@ public struct MaskPrediction: Sendable, Equatable, Codable {
   }
 }
 
-/// Fill-mask with `BertForMaskedLM`, like HF's fill-mask pipeline: the softmax over the
+/// Fill-mask with a masked-LM head, like HF's fill-mask pipeline: the softmax over the
 /// vocabulary at the `[MASK]` position, top-k candidates.
 public final class FillMask: Sendable {
   let pipeline: TextPipeline
-  let model: BertForMaskedLM
+  let model: any MaskedLanguageModel
   public let maskToken: String
 
   /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil:
@@ -47,7 +47,7 @@ public final class FillMask: Sendable {
       throw PhotonError(.invalidInput, "text \(missing) has no \(maskToken) token")
     }
     let backend = pipeline.backend
-    let vocabulary = model.bert.vocabularySize
+    let vocabulary = model.vocabularySize
     return try pipeline.run(texts, batchSize: batchSize) { batch, encodings in
       let probabilities = try backend.floats(backend.softmax(model.logits(batch)))
       return encodings.enumerated().map { row, encoding in

@@ -2,7 +2,7 @@ import Foundation
 import PhotonLoading
 import PhotonModels
 
-/// The accuracy cost of a weight precision for text generation: GPT-2 with its linear weights at
+/// The accuracy cost of a weight precision for text generation: a decoder-only model with its linear weights at
 /// `precision` against the same model at fp32 on the same backend, so only the weight storage
 /// differs. Over seeded random prompts it measures
 /// - free-running greedy decoding: the share of new tokens whose id equals fp32's at the same
@@ -56,7 +56,7 @@ public enum GenerationAccuracy {
         "prompts, prompt length and new tokens must be positive, got \(prompts), \(promptLength), \(newTokens)")
     }
     let backend = try kind.makeBackend()
-    func load(_ precision: Precision) throws -> (GPT2LMHeadModel, String) {
+    func load(_ precision: Precision) throws -> (any CausalLanguageModel, String) {
       switch source {
       case .folder(let url):
         return (
@@ -65,25 +65,24 @@ public enum GenerationAccuracy {
         )
       case .random(let name, let seed):
         return (
-          try GPT2LMHeadModel(
-            randomWeights: DecodeBenchmark.randomConfig(name), seed: seed, backend: backend, precision: precision),
+          try ModelRegistry.randomCausalLanguageModel(named: name, seed: seed, backend: backend, precision: precision),
           "\(name) (random weights)"
         )
       }
     }
     let (reference, name) = try load(.fp32)
     let (measured, _) = try load(precision)
-    guard promptLength + newTokens <= reference.config.nPositions else {
+    guard promptLength + newTokens <= reference.contextLength else {
       throw PhotonError(
         .invalidArgument,
-        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.config.nPositions) positions of \(name)"
+        "prompt \(promptLength) + \(newTokens) new tokens exceed the \(reference.contextLength) positions of \(name)"
       )
     }
 
     /// Greedy steps from `prompt`; with `forced`, those ids are fed instead of the model's own.
-    func run(_ model: GPT2LMHeadModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
+    func run(_ model: any CausalLanguageModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
     {
-      let cache = try model.makeCache(capacity: prompt.count + newTokens)
+      let cache = try model.makeCache(batch: 1, capacity: prompt.count + newTokens, leftPadding: nil)
       var input = prompt
       var ids: [Int32] = []
       var logits: [[Float]] = []
@@ -98,7 +97,7 @@ public enum GenerationAccuracy {
     }
 
     var random = SplitMix64(seed: seed)
-    let vocabulary = UInt64(reference.config.vocabSize)
+    let vocabulary = UInt64(reference.vocabularySize)
     var (agree, top1, maxDiff, maxLogit) = (0, 0, 0.0, 0.0)
     var before: [Int] = []
     for _ in 0..<prompts {

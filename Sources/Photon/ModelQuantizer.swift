@@ -1,6 +1,7 @@
 import Foundation
 import PhotonCore
 import PhotonLoading
+import PhotonModels
 
 /// `photon quantize`: a model folder whose linear weights are stored at fp16 or int8, loadable
 /// directly (``SentenceEmbedder``, ``TextClassifier``, ``FillMask``, ``TokenClassifier``,
@@ -22,22 +23,16 @@ import PhotonLoading
 /// - the source folder's other files (tokenizer, sentence-transformers modules, model card),
 ///   weights in other formats left out.
 ///
-/// Which tensors are linear weights depends on the architecture
-/// (``isLinearWeight(_:config:)``):
-/// - BERT, RoBERTa, XLM-RoBERTa, DistilBERT: the rank-2 float `*.weight` tensors outside the
-///   `embeddings` module — exactly the `nn.Linear` weights (attention, FFN, pooler, heads).
-/// - GPT-2: the `Conv1D` weights (`c_attn`, `c_proj`, `c_fc`). The fp32 checkpoint stores them
-///   `[in, out]`; the quantized file stores them transposed, in the `[out, in]` every other linear
-///   weight has, so the int8 blocks and their scales run along the input axis as everywhere else.
-///   `wte`, `wpe` and an `lm_head.weight` stay float.
-/// - T5: the rank-2 float `*.weight` tensors except the embedding tables (`shared`,
-///   `*.embed_tokens`) and `relative_attention_bias` (a `[buckets, heads]` lookup table): q, k, v,
-///   o, wi / wi_0 / wi_1, wo, and an untied `lm_head.weight` (unless the config scales the decoder
-///   output by d_model^-0.5, which Photon folds into the head's weight at load: that head stays
-///   float and is quantized after the scaling, as `--precision` does).
+/// Which tensors are linear weights depends on the architecture: each entry of the model registry
+/// has its rule (``isLinearWeight(_:folder:)``; `Docs/AddingAModel.md`). It picks the `nn.Linear`
+/// weights (attention, feed-forward, pooler, task heads) and leaves embedding tables and other
+/// lookups out; a `Conv1D` weight stored `[in, out]` is written transposed, in the `[out, in]`
+/// every other linear weight has, so the int8 blocks and their scales run along the input axis as
+/// everywhere else. An LM head that the model scales at load stays float and is quantized after
+/// the scaling, as `--precision` does.
 ///
 /// Embedding tables, LayerNorms and biases stay as they are. A head tied to the word embeddings
-/// (BERT's masked-LM decoder, GPT-2's and T5's LM heads) is quantized at load from the float table,
+/// (a masked-LM decoder, a generator's LM head) is quantized at load from the float table,
 /// exactly as `--precision int8|fp16` does.
 public enum ModelQuantizer {
   /// What was written.
@@ -62,52 +57,10 @@ public enum ModelQuantizer {
     }
   }
 
-  /// Model types whose folders can be quantized and loaded back.
-  public static let supportedModelTypes: [ModelType] = [.bert, .roberta, .xlmRoberta, .distilbert, .gpt2, .t5]
-
-  /// Whether a checkpoint tensor of a BERT-family model is a linear weight that `photon quantize`
-  /// converts (see the type's documentation for the rule).
-  public static func isLinearWeight(_ info: SafeTensorInfo) -> Bool {
-    isRank2FloatWeight(info) && !info.name.split(separator: ".").contains("embeddings")
-  }
-
-  /// Whether a checkpoint tensor of a model of `config` is a linear weight that `photon quantize`
-  /// converts (see the type's documentation for the rule of each architecture).
-  public static func isLinearWeight(_ info: SafeTensorInfo, config: ModelConfig) -> Bool {
-    layout(of: info, config: config) != nil
-  }
-
-  /// How a linear weight lies in the source checkpoint.
-  enum SourceLayout {
-    /// `nn.Linear`: `[out, in]`, written as it is.
-    case linear
-    /// GPT-2's `Conv1D`: `[in, out]`, written transposed to `[out, in]`.
-    case conv1D
-  }
-
-  /// The layout of `info` if it is a linear weight of a model of `config`, else nil.
-  static func layout(of info: SafeTensorInfo, config: ModelConfig) -> SourceLayout? {
-    guard isRank2FloatWeight(info) else { return nil }
-    let parts = info.name.split(separator: ".")
-    switch config {
-    case .bert, .roberta, .xlmRoberta, .distilBert:
-      return isLinearWeight(info) ? .linear : nil
-    case .gpt2:
-      // `transformer.h.0.attn.c_attn.weight`: the module is the name's second-to-last part.
-      let module = parts.count >= 2 ? parts[parts.count - 2] : ""
-      return ["c_attn", "c_proj", "c_fc"].contains(module) ? .conv1D : nil
-    case .t5(let t5):
-      if info.name == "lm_head.weight" {
-        // Used only untied; a scaled head is quantized at load after the scaling (see above).
-        return !t5.tieWordEmbeddings && !t5.scaleDecoderOutputs ? .linear : nil
-      }
-      let tables: Set<Substring> = ["shared", "embed_tokens", "relative_attention_bias"]
-      return parts.contains(where: tables.contains) ? nil : .linear
-    }
-  }
-
-  private static func isRank2FloatWeight(_ info: SafeTensorInfo) -> Bool {
-    info.shape.count == 2 && info.dtype.isReadableAsFloat && info.name.hasSuffix(".weight")
+  /// Whether a checkpoint tensor of the model in `folder` is a linear weight that `photon
+  /// quantize` converts: its architecture's rule (see the type's documentation).
+  public static func isLinearWeight(_ info: SafeTensorInfo, folder: ModelFolder) throws -> Bool {
+    try ModelRegistry.architecture(for: folder).linearWeightRule(of: folder)(info) != nil
   }
 
   /// Writes the quantized copy of the model folder `model` into `output`.
@@ -118,7 +71,7 @@ public enum ModelQuantizer {
   ///     others left alone).
   /// - Throws: `.invalidArgument` for fp32, an already quantized source, `output` the source
   ///   folder itself, or a non-empty `output` without `force` (naming it); `.unsupported` for a
-  ///   model type other than ``supportedModelTypes``; `.invalidArgument` naming the tensor and
+  ///   `model_type` the registry does not know; `.invalidArgument` naming the tensor and
   ///   index of a NaN or infinite linear weight (or one beyond half's range for fp16), checked
   ///   before anything is written; `.invalidFile` when writing fails.
   @discardableResult
@@ -134,19 +87,13 @@ public enum ModelQuantizer {
         "\(folder.configURL.path): already quantized (quantization_config bits \(quantization.bits)); quantize the original fp32 folder"
       )
     }
-    guard supportedModelTypes.contains(folder.config.modelType) else {
-      throw PhotonError(
-        .unsupported,
-        "\(folder.configURL.path): photon quantize supports model_type \(supportedModelTypes.map(\.rawValue).joined(separator: ", ")), not '\(folder.config.modelType.rawValue)'"
-      )
-    }
+    let linearLayout = try ModelRegistry.architecture(for: folder).linearWeightRule(of: folder)
     try prepare(output: output, source: model, force: force)
 
     // Validate every linear weight before writing anything.
     let weights = try folder.openWeights()
     let infos = weights.names.compactMap { weights.info($0) }
-    let config = folder.config
-    for info in infos where isLinearWeight(info, config: config) {
+    for info in infos where linearLayout(info) != nil {
       try Quantization.checkFinite(
         weights.floats(info.name).values, name: "\(weights.url.path): tensor '\(info.name)'", precision: precision)
     }
@@ -155,7 +102,7 @@ public enum ModelQuantizer {
     var linear = 0
     for info in infos {
       let name = info.name
-      guard let layout = layout(of: info, config: config) else {
+      guard let layout = linearLayout(info) else {
         try writer.add(name, dtype: info.dtype, shape: info.shape) {
           guard let file = weights.file(containing: name) else {
             throw PhotonError(.missingTensor, "no tensor '\(name)'")
@@ -165,7 +112,7 @@ public enum ModelQuantizer {
         continue
       }
       linear += 1
-      // HF `[out, in]`; a Conv1D `[in, out]` is transposed here, as GPT2.swift does at load.
+      // HF `[out, in]`; a Conv1D `[in, out]` is transposed here, as its model does at load.
       let (rows, columns) = layout == .conv1D ? (info.shape[1], info.shape[0]) : (info.shape[0], info.shape[1])
       func values() throws -> [Float] {
         let stored = try weights.floats(name).values

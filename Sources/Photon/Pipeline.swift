@@ -31,11 +31,11 @@ struct TextPipeline: Sendable {
 
   /// - Parameter maxLength: overrides the folder's limit: sentence-transformers' `max_seq_length`
   ///   when present, else the tokenizer's `model_max_length`, capped by the model's positions.
-  init(model: URL, backend: BackendKind, maxLength: Int?, modelPositions: (ModelFolder) -> Int) throws {
+  init(model: URL, backend: BackendKind, maxLength: Int?, modelPositions: (ModelFolder) throws -> Int) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
     self.backend = try backend.makeBackend()
-    let positions = modelPositions(folder)
+    let positions = try modelPositions(folder)
     let folderLimit = folder.sentenceTransformers?.maxSeqLength ?? tokenizer.modelMaxLength ?? positions
     let limit = maxLength ?? min(folderLimit, positions)
     guard limit > 0 else {
@@ -78,13 +78,7 @@ struct TextPipeline: Sendable {
   }
 }
 
-/// Maximum positions of any encoder folder, read from its config.
-func encoderPositions(_ folder: ModelFolder) -> Int {
-  switch folder.config {
-  case .bert(let c): c.maxPositionEmbeddings
-  case .roberta(let c), .xlmRoberta(let c): c.maxPositionEmbeddings - (c.padTokenID ?? 1) - 1
-  case .distilBert(let c): c.maxPositionEmbeddings
-  case .gpt2(let c): c.nPositions
-  case .t5: Int.max
-  }
+/// Maximum positions of any encoder folder, as its architecture reads them from its config.
+func encoderPositions(_ folder: ModelFolder) throws -> Int {
+  try ModelRegistry.architecture(for: folder).maxPositions(of: folder)
 }

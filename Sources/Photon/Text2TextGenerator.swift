@@ -22,7 +22,7 @@ import PhotonTokenizers
 public final class Text2TextGenerator: TextGenerating {
   public let folder: ModelFolder
   public let tokenizer: Tokenizer
-  public let model: T5ForConditionalGeneration
+  public let model: any Text2TextModel
   /// `generation_config.json`, or HF's defaults.
   public let generationConfig: GenerationConfig
 
@@ -40,11 +40,11 @@ public final class Text2TextGenerator: TextGenerating {
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
   }
 
-  /// Whether the folder at `model` holds a text-to-text model (`model_type` t5), for callers that
-  /// dispatch between this and ``TextGenerator``.
+  /// Whether the folder at `model` holds a text-to-text model (its architecture has a text-to-text
+  /// head in the model registry), for callers that dispatch between this and ``TextGenerator``.
   public static func handles(model: URL) throws -> Bool {
-    if case .t5 = try ModelFolder(url: model).config { return true }
-    return false
+    let folder = try ModelFolder(url: model)
+    return try ModelRegistry.architecture(for: folder).heads.contains(.text2text)
   }
 
   /// The encoder's input ids: the tokenizer's, `</s>` appended (as HF's T5 tokenizer does).
@@ -55,7 +55,7 @@ public final class Text2TextGenerator: TextGenerating {
   /// The first decoder token: `decoder_start_token_id` of `generation_config.json`, else of
   /// `config.json` (the pad token, 0, for T5).
   public var decoderStartTokenID: Int32 {
-    Int32(generationConfig.decoderStartTokenID ?? model.config.decoderStartTokenID)
+    Int32(generationConfig.decoderStartTokenID ?? model.decoderStartTokenID)
   }
 
   /// The prompt's ids for ``TextGenerating``: the encoder's input ids (``inputIds(_:)``).
@@ -75,10 +75,10 @@ public final class Text2TextGenerator: TextGenerating {
     // For an encoder–decoder, HF's max_length counts decoder tokens, the start token included.
     let plan = DecodingPlan(
       options, config: generationConfig, tokensBefore: 1, room: nil,
-      modelEOS: model.config.eosTokenID)
+      modelEOS: model.eosTokenID)
     let batch = inputs.count
     let longest = max(1, inputs.map(\.count).max() ?? 1)
-    let padId = Int32(generationConfig.padTokenID ?? model.config.padTokenID ?? 0)
+    let padId = Int32(generationConfig.padTokenID ?? model.padTokenID ?? 0)
     // Right padding: T5 has no absolute positions, and the masked pads change nothing for the
     // real tokens.
     var encoderIds: [Int32] = []
@@ -96,7 +96,7 @@ public final class Text2TextGenerator: TextGenerating {
     let start = decoderStartTokenID
     let decoder = BatchDecoder(
       plan: plan, options: options, tokenizer: tokenizer, backend: model.backend,
-      vocabularySize: model.config.vocabSize, padId: padId)
+      vocabularySize: model.vocabularySize, padId: padId)
     return try decoder.run(
       first: [Int32](repeating: start, count: batch),
       // The decoder ids so far (start token included): HF applies the repetition penalty to an

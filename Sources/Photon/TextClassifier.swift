@@ -14,12 +14,12 @@ public struct LabelScore: Sendable, Equatable, Codable {
   }
 }
 
-/// Text classification with `BertForSequenceClassification`, like HF's text-classification
+/// Text classification with a sequence-classification head, like HF's text-classification
 /// pipeline: softmax over the labels (single-label), a sigmoid per label when the config says
 /// `"problem_type": "multi_label_classification"`, raw logits for `"regression"`.
 public final class TextClassifier: Sendable {
   let pipeline: TextPipeline
-  let model: BertForSequenceClassification
+  let model: any SequenceClassifierModel
   public let labels: [String]
   public let scoring: Scoring
 
@@ -36,10 +36,10 @@ public final class TextClassifier: Sendable {
     pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
     self.model = try ModelRegistry.sequenceClassifier(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
     labels = self.model.labels.isEmpty ? ["LABEL_0"] : self.model.labels
-    switch pipeline.folder.config {
-    case .bert(let config) where config.problemType == .multiLabelClassification: scoring = .sigmoid
-    case .bert(let config) where config.problemType == .regression: scoring = .identity
-    default: scoring = .softmax
+    switch self.model.problemType {
+    case .multiLabelClassification: scoring = .sigmoid
+    case .regression: scoring = .identity
+    case .singleLabelClassification, nil: scoring = .softmax
     }
   }
 

@@ -17,7 +17,7 @@ import PhotonTokenizers
 public final class TextGenerator: TextGenerating {
   public let folder: ModelFolder
   public let tokenizer: Tokenizer
-  public let model: GPT2LMHeadModel
+  public let model: any CausalLanguageModel
   /// `generation_config.json`, or HF's defaults.
   public let generationConfig: GenerationConfig
 
@@ -38,14 +38,14 @@ public final class TextGenerator: TextGenerating {
   }
 
   /// The context length (`n_positions`).
-  public var contextLength: Int { model.config.nPositions }
+  public var contextLength: Int { model.contextLength }
 
   /// Token ids of `prompt` as the model sees them: no special tokens added (as HF's GPT-2
   /// tokenizer); an empty prompt starts from `bos_token_id`, as HF does.
   public func promptIds(_ prompt: String) throws -> [Int32] {
     let ids = tokenizer.encode(prompt, addSpecialTokens: false).ids
     if !ids.isEmpty { return ids }
-    guard let bos = generationConfig.bosTokenID ?? model.config.bosTokenID else {
+    guard let bos = generationConfig.bosTokenID ?? model.bosTokenID else {
       throw PhotonError(.invalidInput, "empty prompt and no bos_token_id to start from")
     }
     return [Int32(bos)]
@@ -70,7 +70,7 @@ public final class TextGenerator: TextGenerating {
     let longest = prompts.map(\.count).max() ?? 1
     let plan = DecodingPlan(
       options, config: generationConfig, tokensBefore: longest,
-      room: contextLength - longest + 1, modelEOS: model.config.eosTokenID)
+      room: contextLength - longest + 1, modelEOS: model.eosTokenID)
     let padding = prompts.map { longest - $0.count }
     // The k-th new token needs token k−1 fed at column longest + k − 2: the cache holds
     // longest + maxNew − 1 columns.
@@ -78,11 +78,11 @@ public final class TextGenerator: TextGenerating {
       batch: prompts.count, capacity: longest + plan.maxNewTokens - 1,
       leftPadding: padding.contains { $0 > 0 } ? padding : nil)
     // Pad columns are masked; any id in the vocabulary will do.
-    let padId = Int32(generationConfig.padTokenID ?? model.config.padTokenID ?? 0)
+    let padId = Int32(generationConfig.padTokenID ?? model.padTokenID ?? 0)
     let longestStop = options.stopStrings.map(\.count).max() ?? 0
     let decoder = BatchDecoder(
       plan: plan, options: options, tokenizer: tokenizer, backend: model.backend,
-      vocabularySize: model.config.vocabSize, padId: padId)
+      vocabularySize: model.vocabularySize, padId: padId)
     return try decoder.run(
       first: zip(prompts, padding).flatMap { [Int32](repeating: padId, count: $1) + $0 },
       // The penalty counts the prompt: HF penalises the whole sequence.

@@ -21,12 +21,12 @@ public struct Entity: Sendable, Equatable, Codable {
   }
 }
 
-/// Token classification (NER) with `BertForTokenClassification` and HF's "simple" aggregation:
+/// Token classification (NER) with a token-classification head and HF's "simple" aggregation:
 /// consecutive tokens of the same type (B-X then I-X) form one entity; `O` tokens and special
 /// tokens are dropped.
 public final class TokenClassifier: Sendable {
   let pipeline: TextPipeline
-  let model: BertForTokenClassification
+  let model: any TokenClassifierModel
   public let labels: [String]
 
   /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil:

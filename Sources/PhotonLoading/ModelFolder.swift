@@ -2,10 +2,11 @@ import Foundation
 import PhotonCore
 
 /// A Hugging Face model folder (as `save_pretrained` writes it, or a hub-cache snapshot): where its
-/// files are, its decoded `config.json` and, for sentence-transformers folders, how it pools.
+/// files are, its `config.json` and, for sentence-transformers folders, how it pools.
 ///
-/// Opening locates the files and decodes and validates the configs; weights are mapped on
-/// ``openWeights()``.
+/// Opening locates the files, reads `config.json`'s `model_type` and decodes and validates the
+/// other configs; the architecture's own config struct is decoded by ``config(as:)`` (the model
+/// registry picks the struct by ``modelType``); weights are mapped on ``openWeights()``.
 public struct ModelFolder: Sendable {
   public let url: URL
   public let configURL: URL
@@ -15,8 +16,10 @@ public struct ModelFolder: Sendable {
   public let tokenizerURL: URL?
   /// `tokenizer_config.json`, if present.
   public let tokenizerConfigURL: URL?
-  /// `config.json`, decoded and validated.
-  public let config: ModelConfig
+  /// `config.json`'s `model_type` (e.g. `"bert"`): which architecture reads the folder.
+  public let modelType: String
+  /// `config.json` as read, for the architecture's config struct (see ``config(as:)``).
+  public let configData: Data
   /// Pooling and normalisation from the sentence-transformers files; `nil` without `modules.json`.
   public let sentenceTransformers: SentenceTransformersConfig?
   /// `quantization_config` of a `photon quantize` folder (validated), else nil.
@@ -25,7 +28,8 @@ public struct ModelFolder: Sendable {
   /// Opens the model folder at `url`.
   ///
   /// - Throws: `.invalidFile` if the folder, `config.json` or the weights are missing;
-  ///   `.unsupported` for a PyTorch-pickle-only checkpoint or an unknown `model_type`.
+  ///   `.unsupported` for a PyTorch-pickle-only checkpoint; `.invalidFile` for a `config.json`
+  ///   without `model_type`.
   public init(url: URL) throws {
     let files = FileManager.default
     var isDirectory: ObjCBool = false
@@ -57,7 +61,8 @@ public struct ModelFolder: Sendable {
     self.weightsURL = weightsURL
     self.tokenizerURL = existing("tokenizer.json")
     self.tokenizerConfigURL = existing("tokenizer_config.json")
-    self.config = try ModelConfig.load(from: configURL)
+    self.configData = try ConfigFile.read(configURL)
+    self.modelType = try ConfigFile.modelType(of: configData, file: configURL.path)
     self.sentenceTransformers = try SentenceTransformersConfig.load(folder: url)
     self.quantization = try QuantizationConfig.load(from: configURL)
   }
@@ -65,6 +70,11 @@ public struct ModelFolder: Sendable {
   /// Opens the snapshot of `modelID` in a hub cache. See ``HubCache/snapshot(_:revision:)``.
   public init(hubCache: HubCache, modelID: String, revision: String = "main") throws {
     try self.init(url: hubCache.snapshot(modelID, revision: revision))
+  }
+
+  /// `config.json` decoded and validated as `Config` (the struct of the folder's architecture).
+  public func config<Config: ModelConfiguration>(as _: Config.Type) throws -> Config {
+    try Config.decode(configData, file: configURL.path)
   }
 
   /// Maps and validates the checkpoint's safetensors file(s).

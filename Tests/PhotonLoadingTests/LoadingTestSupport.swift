@@ -2,41 +2,6 @@ import Foundation
 import PhotonCore
 import Testing
 
-/// A fresh folder under the system temp directory, removed when the value is released.
-final class TemporaryDirectory {
-  let url: URL
-
-  init() throws {
-    url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("photon-loading-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-
-  /// `url/relativePath`, with its parent folders created.
-  func file(_ relativePath: String) throws -> URL {
-    let file = url.appendingPathComponent(relativePath)
-    try FileManager.default.createDirectory(
-      at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-    return file
-  }
-
-  @discardableResult
-  func write(_ relativePath: String, _ text: String) throws -> URL {
-    let file = try file(relativePath)
-    try Data(text.utf8).write(to: file)
-    return file
-  }
-
-  @discardableResult
-  func write(_ relativePath: String, bytes: [UInt8]) throws -> URL {
-    let file = try file(relativePath)
-    try Data(bytes).write(to: file)
-    return file
-  }
-}
-
 /// Builds safetensors files byte by byte, valid or deliberately broken.
 enum SafeTensorsBuilder {
   struct Entry {
@@ -90,22 +55,4 @@ enum SafeTensorsBuilder {
     while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
     return le(length ?? UInt64(headerBytes.count)) + headerBytes + data
   }
-}
-
-/// Runs `body`, expects a ``PhotonError`` with `code` whose message contains every one of `parts`,
-/// and returns it.
-@discardableResult
-func expectPhotonError(
-  _ code: PhotonError.Code, mentioning parts: [String] = [],
-  sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
-) -> PhotonError? {
-  let error = #expect(throws: PhotonError.self, sourceLocation: sourceLocation) { try body() }
-  guard let error else { return nil }
-  #expect(error.code == code, "wrong code: \(error)", sourceLocation: sourceLocation)
-  for part in parts {
-    #expect(
-      error.message.contains(part), "message lacks \"\(part)\": \(error.message)",
-      sourceLocation: sourceLocation)
-  }
-  return error
 }

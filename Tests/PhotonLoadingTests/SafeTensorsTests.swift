@@ -6,10 +6,7 @@ import Testing
 @testable import PhotonLoading
 
 @Suite struct SafeTensorsTests {
-  static let tinyModels = [
-    "tiny-bert", "tiny-bert-classifier", "tiny-bert-token-classifier", "tiny-bert-mlm",
-    "tiny-distilbert", "tiny-roberta", "tiny-gpt2", "tiny-t5",
-  ]
+  static let tinyModels = Fixtures.tinyModels
 
   @Test(arguments: tinyModels)
   func everyFixtureTensorReads(model: String) throws {

@@ -15,7 +15,7 @@ struct GPT2PrecisionTests {
   static let quantized: [Precision] = [.fp16, .int8]
 
   static func model(_ backend: any Backend, _ precision: Precision) throws -> GPT2LMHeadModel {
-    try ModelRegistry.causalLanguageModel(
+    try GPT2LMHeadModel(
       folder: ModelFolder(url: GPT2Tests.folderURL), backend: backend, precision: precision)
   }
 

@@ -14,7 +14,7 @@ struct GPT2Tests {
   static let folderURL = Fixtures.url("tiny-models/tiny-gpt2")
 
   static func model(_ backend: any Backend) throws -> GPT2LMHeadModel {
-    try ModelRegistry.causalLanguageModel(folder: ModelFolder(url: folderURL), backend: backend)
+    try GPT2LMHeadModel(folder: ModelFolder(url: folderURL), backend: backend)
   }
 
   /// Greedy decoding through the cache: the prompt as one prefill, then one token per step.

@@ -35,7 +35,7 @@ struct T5Tests {
   static let folderURL = Fixtures.url("tiny-models/tiny-t5")
 
   static func model(_ backend: any Backend) throws -> T5ForConditionalGeneration {
-    try ModelRegistry.text2textModel(folder: ModelFolder(url: folderURL), backend: backend)
+    try T5ForConditionalGeneration(folder: ModelFolder(url: folderURL), backend: backend)
   }
 
   /// Greedy decoding through the cache from the start token: one token per step, rows that
@@ -76,7 +76,7 @@ struct T5Tests {
         print("tiny-t5 \(backend.kind) case \(index): encoder max abs diff \(diff)")
       }
       // T5EncoderModel alone, from the same folder.
-      let encoderOnly = try ModelRegistry.t5Encoder(
+      let encoderOnly = try T5EncoderModel(
         folder: ModelFolder(url: Self.folderURL), backend: backend)
       let first = try #require(reference.cases.first)
       expectClose(
@@ -272,7 +272,7 @@ struct T5Tests {
     var logitsAt: [BackendKind: [Float]] = [:]
     for backend in try Backends.all() {
       let fp32 = try Self.model(backend)
-      let lower = try ModelRegistry.text2textModel(
+      let lower = try T5ForConditionalGeneration(
         folder: ModelFolder(url: Self.folderURL), backend: backend, precision: precision)
       let weights = Self.linearWeights(lower)
       #expect(weights.count == 2 * 6 + 2 * 8 + 1)
@@ -318,7 +318,7 @@ struct T5Tests {
     var bytes: [Precision: Int] = [:]
     for precision in Precision.allCases {
       let backend = try OpenCLBackend(device: Backends.gpu.get().device)
-      let model = try ModelRegistry.text2textModel(
+      let model = try T5ForConditionalGeneration(
         folder: ModelFolder(url: Self.folderURL), backend: backend, precision: precision)
       withExtendedLifetime(model) { bytes[precision] = backend.pool.inUseBytes }
     }
@@ -432,7 +432,7 @@ struct T5Tests {
   /// A checkpoint without the decoder: the error names the missing tensors.
   @Test func missingTensorsAreNamed() throws {
     let folder = try ModelFolder(url: Self.folderURL)
-    guard case .t5(let config) = folder.config else { Issue.record("not t5"); return }
+    let config = try folder.config(as: T5Config.self)
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "photon-t5-missing-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -485,13 +485,13 @@ struct T5Tests {
     }
     try writeSafeTensors(tensors, to: directory.appendingPathComponent("model.safetensors"))
     let gatedFolder = try ModelFolder(url: directory)
-    guard case .t5(let gatedConfig) = gatedFolder.config else { Issue.record("not t5"); return }
+    let gatedConfig = try gatedFolder.config(as: T5Config.self)
     #expect(gatedConfig.isGatedAct && gatedConfig.denseActivation == .geluNew)
     let batch = try EncoderBatch(
       ids: [3, 171, 3, 158, 11, 1], attentionMask: [1, 1, 1, 1, 1, 1], batchSize: 1, length: 6)
     var results: [[Float]] = []
     for backend in try Backends.all() {
-      let model = try ModelRegistry.text2textModel(folder: gatedFolder, backend: backend)
+      let model = try T5ForConditionalGeneration(folder: gatedFolder, backend: backend)
       let logits = try backend.floats(model.logits(batch, decoderIds: [0, 3, 171]))
       #expect(logits.count == 3 * gatedConfig.vocabSize && logits.allSatisfy(\.isFinite))
       results.append(logits)

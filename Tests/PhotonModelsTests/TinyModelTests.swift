@@ -41,7 +41,7 @@ struct TinyModelTests {
 
   @Test func sequenceClassifierLogits() throws {
     let folder = try ModelFolder(url: Fixtures.url("tiny-models/tiny-bert-classifier"))
-    guard case .bert(let config) = folder.config else { throw PhotonError(.unsupported, "not BERT") }
+    let config = try folder.config(as: BertConfig.self)
     let reference = try Reference("tiny-models/tiny-bert-classifier/reference.json")
     for backend in try Backends.all() {
       let model = try BertForSequenceClassification(
@@ -62,7 +62,7 @@ struct TinyModelTests {
 
   @Test func tokenClassifierLogits() throws {
     let folder = try ModelFolder(url: Fixtures.url("tiny-models/tiny-bert-token-classifier"))
-    guard case .bert(let config) = folder.config else { throw PhotonError(.unsupported, "not BERT") }
+    let config = try folder.config(as: BertConfig.self)
     let reference = try Reference("tiny-models/tiny-bert-token-classifier/reference.json")
     for backend in try Backends.all() {
       let model = try BertForTokenClassification(
@@ -78,7 +78,7 @@ struct TinyModelTests {
 
   @Test func maskedLanguageModelLogits() throws {
     let folder = try ModelFolder(url: Fixtures.url("tiny-models/tiny-bert-mlm"))
-    guard case .bert(let config) = folder.config else { throw PhotonError(.unsupported, "not BERT") }
+    let config = try folder.config(as: BertConfig.self)
     let reference = try Reference("tiny-models/tiny-bert-mlm/reference.json")
     for backend in try Backends.all() {
       let model = try BertForMaskedLM(

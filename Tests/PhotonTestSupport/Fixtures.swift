@@ -8,6 +8,12 @@ public enum Fixtures {
     .deletingLastPathComponent()  // Tests
     .appendingPathComponent("Fixtures")
 
+  /// The folders of `tiny-models/`: one small checkpoint per architecture and head.
+  public static let tinyModels = [
+    "tiny-bert", "tiny-bert-classifier", "tiny-bert-token-classifier", "tiny-bert-mlm",
+    "tiny-distilbert", "tiny-roberta", "tiny-gpt2", "tiny-t5",
+  ]
+
   /// A file or folder under `Tests/Fixtures`, e.g. `url("tiny-models/tiny-bert")`.
   public static func url(_ relativePath: String) -> URL {
     directory.appendingPathComponent(relativePath)

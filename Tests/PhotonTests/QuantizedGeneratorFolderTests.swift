@@ -39,8 +39,8 @@ struct QuantizedGeneratorFolderTests {
     let report = try ModelQuantizer.quantize(model: Self.gpt2, precision: precision, output: out)
     #expect(report.linearWeights == 8)  // 2 layers × (c_attn, attn.c_proj, c_fc, mlp.c_proj)
     let device = try backend.makeBackend()
-    let fromFolder = try ModelRegistry.causalLanguageModel(folder: ModelFolder(url: out), backend: device)
-    let atLoad = try ModelRegistry.causalLanguageModel(
+    let fromFolder = try GPT2LMHeadModel(folder: ModelFolder(url: out), backend: device)
+    let atLoad = try GPT2LMHeadModel(
       folder: ModelFolder(url: Self.gpt2), backend: device, precision: precision)
     #expect(fromFolder.precision == precision)
     let prompt: [Int32] = [5, 77, 300, 12, 9]
@@ -51,7 +51,7 @@ struct QuantizedGeneratorFolderTests {
     let b = try Self.gpt2Steps(atLoad, prompt: prompt, steps: 6)
     #expect(a.ids == b.ids)
     #expect(a.logits == b.logits, "\(backend) \(precision): decode-step logits differ")
-    let fp32 = try ModelRegistry.causalLanguageModel(folder: ModelFolder(url: Self.gpt2), backend: device)
+    let fp32 = try GPT2LMHeadModel(folder: ModelFolder(url: Self.gpt2), backend: device)
     #expect(try device.floats(fromFolder.logits(ids: prompt)) != device.floats(fp32.logits(ids: prompt)))
 
     // The public API: nil precision is the folder's own; asking for it is the same.
@@ -73,8 +73,8 @@ struct QuantizedGeneratorFolderTests {
     // Encoder 2 × (q, k, v, o, wi, wo), decoder 2 × (self q, k, v, o, cross q, k, v, o, wi, wo).
     #expect(report.linearWeights == 32)
     let device = try backend.makeBackend()
-    let fromFolder = try ModelRegistry.text2textModel(folder: ModelFolder(url: out), backend: device)
-    let atLoad = try ModelRegistry.text2textModel(
+    let fromFolder = try T5ForConditionalGeneration(folder: ModelFolder(url: out), backend: device)
+    let atLoad = try T5ForConditionalGeneration(
       folder: ModelFolder(url: Self.t5), backend: device, precision: precision)
     #expect(fromFolder.precision == precision)
     let batch = try EncoderBatch(
@@ -82,7 +82,7 @@ struct QuantizedGeneratorFolderTests {
     let decoderIds: [Int32] = [0, 3, 171, 12]
     let logits = try device.floats(fromFolder.logits(batch, decoderIds: decoderIds))
     #expect(logits == (try device.floats(atLoad.logits(batch, decoderIds: decoderIds))), "\(backend) \(precision)")
-    let fp32 = try ModelRegistry.text2textModel(folder: ModelFolder(url: Self.t5), backend: device)
+    let fp32 = try T5ForConditionalGeneration(folder: ModelFolder(url: Self.t5), backend: device)
     #expect(logits != (try device.floats(fp32.logits(batch, decoderIds: decoderIds))))
 
     // One decode step through the cache.
@@ -229,8 +229,8 @@ struct QuantizedGeneratorFolderTests {
     let file = try SafeTensorsFile(url: out.appendingPathComponent("model.safetensors"))
     #expect(file.info("lm_head.weight")?.dtype == (scaled ? .float32 : .int8))
     let device = try BackendKind.cpu.makeBackend()
-    let fromFolder = try ModelRegistry.text2textModel(folder: ModelFolder(url: out), backend: device)
-    let atLoad = try ModelRegistry.text2textModel(folder: ModelFolder(url: source), backend: device, precision: .int8)
+    let fromFolder = try T5ForConditionalGeneration(folder: ModelFolder(url: out), backend: device)
+    let atLoad = try T5ForConditionalGeneration(folder: ModelFolder(url: source), backend: device, precision: .int8)
     let batch = try EncoderBatch(ids: [3, 171, 11, 1], attentionMask: [1, 1, 1, 1], batchSize: 1, length: 4)
     #expect(
       try device.floats(fromFolder.logits(batch, decoderIds: [0, 3]))
@@ -270,7 +270,7 @@ struct QuantizedGeneratorFolderTests {
       scales, dtype: .float32, shape: [256, 3], bytes: SafeTensorsWriter.bytes(of: [Float](repeating: 0.01, count: 768))
     )
     let scaleError = #expect(throws: PhotonError.self) {
-      _ = try ModelRegistry.causalLanguageModel(
+      _ = try GPT2LMHeadModel(
         folder: ModelFolder(url: badScales), backend: BackendKind.cpu.makeBackend())
     }
     #expect(scaleError?.code == .shapeMismatch)

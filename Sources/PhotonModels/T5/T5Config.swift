@@ -1,4 +1,5 @@
 import PhotonCore
+import PhotonLoading
 
 /// `config.json` of T5 (`model_type` `t5`); mirrors `transformers.T5Config`.
 public struct T5Config: ModelConfiguration, Equatable {

@@ -1,4 +1,5 @@
 import PhotonCore
+import PhotonLoading
 
 /// `config.json` of DistilBERT (`model_type` `distilbert`); mirrors `transformers.DistilBertConfig`.
 public struct DistilBertConfig: ModelConfiguration, Equatable {

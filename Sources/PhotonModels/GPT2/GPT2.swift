@@ -389,26 +389,3 @@ public final class GPT2LMHeadModel: Sendable {
     return try backend.linear(last, lmHead, bias: nil, activation: .identity)
   }
 }
-
-extension ModelRegistry {
-  /// `GPT2LMHeadModel` from a GPT-2-type folder, its linear weights (blocks and LM head) stored
-  /// at `precision`.
-  ///
-  /// `precision` nil means the folder's own: fp32, or what `photon quantize` wrote it at (asking a
-  /// quantized folder for another precision is an error, see
-  /// ``PhotonLoading/ModelFolder/loadPrecision(_:)``).
-  public static func causalLanguageModel(
-    folder: ModelFolder, backend: any Backend, precision: Precision? = nil
-  ) throws -> GPT2LMHeadModel {
-    guard case .gpt2(let config) = folder.config else {
-      throw PhotonError(
-        .unsupported,
-        "\(folder.configURL.path): text generation is supported for model_type gpt2, not '\(folder.config.modelType.rawValue)'"
-      )
-    }
-    let precision = try folder.loadPrecision(precision)
-    return try GPT2LMHeadModel(
-      weights: folder.openWeights().scope("", modelPrefix: "transformer"), config: config,
-      backend: backend, precision: precision)
-  }
-}

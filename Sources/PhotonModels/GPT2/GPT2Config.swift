@@ -1,4 +1,5 @@
 import PhotonCore
+import PhotonLoading
 
 /// `config.json` of GPT-2 (`model_type` `gpt2`); mirrors `transformers.GPT2Config`.
 public struct GPT2Config: ModelConfiguration, Equatable {

@@ -1,4 +1,5 @@
 import PhotonCore
+import PhotonLoading
 
 /// `config.json` of BERT and its encoder-only relatives that share `modeling_bert.py`'s layout:
 /// MiniLM, RoBERTa and XLM-RoBERTa (`model_type` `bert`, `roberta`, `xlm-roberta`).
@@ -6,6 +7,14 @@ import PhotonCore
 /// Mirrors `transformers.BertConfig` / `RobertaConfig` / `XLMRobertaConfig`: absent keys (or
 /// `null`) take HF's defaults for the `model_type`.
 public struct BertConfig: ModelConfiguration, Equatable {
+  /// The `model_type`s this struct reads: they share the graph and differ in defaults and in how
+  /// positions are numbered.
+  public enum ModelType: String, Sendable, CaseIterable {
+    case bert
+    case roberta
+    case xlmRoberta = "xlm-roberta"
+  }
+
   public var modelType: ModelType
   public var architectures: [String]
   public var vocabSize: Int
@@ -55,13 +64,13 @@ public struct BertConfig: ModelConfiguration, Equatable {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     let file = decoder.configFile
     let typeName = try c.value(.modelType, default: "bert")
-    modelType = try ModelType(modelType: typeName, file: file)
-    guard [.bert, .roberta, .xlmRoberta].contains(modelType) else {
+    guard let modelType = ModelType(rawValue: typeName) else {
       throw PhotonError(
         .unsupported,
         "\(file): key 'model_type': BertConfig reads bert, roberta and xlm-roberta, not '\(typeName)'"
       )
     }
+    self.modelType = modelType
     // RoBERTa's defaults differ from BERT's: its own vocabulary, <pad> = 1, <s> = 0, </s> = 2.
     let isRoberta = modelType != .bert
     architectures = try c.value(.architectures, default: [])
@@ -83,6 +92,15 @@ public struct BertConfig: ModelConfiguration, Equatable {
     id2label = labels.id2label
     label2id = labels.label2id
     problemType = try c.decodeIfPresent(ProblemType.self, forKey: .problemType)
+  }
+
+  /// RoBERTa and XLM-R number positions from `pad_token_id + 1` (HF
+  /// `create_position_ids_from_input_ids`); BERT from 0.
+  public var positionsAfterPadding: Bool { modelType != .bert }
+
+  /// Longest input the position table covers: RoBERTa loses `pad_token_id + 1` rows to its offset.
+  public var maxSequenceLength: Int {
+    positionsAfterPadding ? maxPositionEmbeddings - (padTokenID ?? 1) - 1 : maxPositionEmbeddings
   }
 
   /// HS: `hidden_size / num_attention_heads`.

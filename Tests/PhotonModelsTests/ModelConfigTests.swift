@@ -3,22 +3,22 @@ import PhotonCore
 import PhotonTestSupport
 import Testing
 
-@testable import PhotonLoading
+import PhotonLoading
+import PhotonModels
 
+/// Each architecture's config struct, decoded through the registry (which picks the struct by
+/// `model_type`).
 @Suite struct ModelConfigTests {
-  func config(_ model: String) throws -> ModelConfig {
-    try ModelConfig.load(from: Fixtures.url("tiny-models/\(model)/config.json"))
+  func config(_ model: String) throws -> any ModelConfiguration {
+    try ModelRegistry.config(contentsOf: Fixtures.url("tiny-models/\(model)/config.json"))
   }
 
-  func decode(_ json: String) throws -> ModelConfig {
-    try ModelConfig.decode(Data(json.utf8), file: "test/config.json")
+  func decode(_ json: String) throws -> any ModelConfiguration {
+    try ModelRegistry.config(decoding: Data(json.utf8), file: "test/config.json")
   }
 
   @Test func tinyBert() throws {
-    guard case .bert(let c) = try config("tiny-bert") else {
-      Issue.record("not bert")
-      return
-    }
+    let c = try #require(try config("tiny-bert") as? BertConfig)
     #expect(c.modelType == .bert)
     #expect(c.architectures == ["BertModel"])
     #expect(c.vocabSize == 2965)
@@ -37,24 +37,15 @@ import Testing
   }
 
   @Test func classifierLabels() throws {
-    guard case .bert(let c) = try config("tiny-bert-classifier") else {
-      Issue.record("not bert")
-      return
-    }
+    let c = try #require(try config("tiny-bert-classifier") as? BertConfig)
     #expect(c.labels == ["negative", "neutral", "positive"])
     #expect(c.label2id["positive"] == 2)
-    guard case .bert(let t) = try config("tiny-bert-token-classifier") else {
-      Issue.record("not bert")
-      return
-    }
+    let t = try #require(try config("tiny-bert-token-classifier") as? BertConfig)
     #expect(t.labels == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"])
   }
 
   @Test func tinyRoberta() throws {
-    guard case .roberta(let c) = try config("tiny-roberta") else {
-      Issue.record("not roberta")
-      return
-    }
+    let c = try #require(try config("tiny-roberta") as? BertConfig)
     #expect(c.modelType == .roberta)
     #expect(c.padTokenID == 1)
     #expect(c.maxPositionEmbeddings == 130)
@@ -63,10 +54,7 @@ import Testing
   }
 
   @Test func tinyDistilBert() throws {
-    guard case .distilBert(let c) = try config("tiny-distilbert") else {
-      Issue.record("not distilbert")
-      return
-    }
+    let c = try #require(try config("tiny-distilbert") as? DistilBertConfig)
     #expect(c.dim == 64)
     #expect(c.nLayers == 2)
     #expect(c.nHeads == 4)
@@ -77,10 +65,7 @@ import Testing
   }
 
   @Test func tinyGPT2() throws {
-    guard case .gpt2(let c) = try config("tiny-gpt2") else {
-      Issue.record("not gpt2")
-      return
-    }
+    let c = try #require(try config("tiny-gpt2") as? GPT2Config)
     #expect(c.nEmbd == 64)
     #expect(c.nLayer == 2)
     #expect(c.nHead == 4)
@@ -98,10 +83,7 @@ import Testing
   }
 
   @Test func tinyT5() throws {
-    guard case .t5(let c) = try config("tiny-t5") else {
-      Issue.record("not t5")
-      return
-    }
+    let c = try #require(try config("tiny-t5") as? T5Config)
     #expect(c.dModel == 64)
     #expect(c.dKV == 16)
     #expect(c.dFF == 128)
@@ -121,38 +103,24 @@ import Testing
   }
 
   @Test func hfDefaultsForAbsentKeys() throws {
-    guard case .bert(let bert) = try decode(#"{"model_type": "bert"}"#) else {
-      Issue.record("not bert")
-      return
-    }
+    let bert = try #require(try decode(#"{"model_type": "bert"}"#) as? BertConfig)
     #expect(bert.vocabSize == 30522)
     #expect(bert.hiddenSize == 768)
     #expect(bert.numHiddenLayers == 12)
     #expect(bert.intermediateSize == 3072)
     #expect(bert.maxPositionEmbeddings == 512)
     #expect(bert.padTokenID == 0)
-    guard
-      case .xlmRoberta(let xlmr) = try decode(
-        #"{"model_type": "xlm-roberta", "vocab_size": 250002, "pad_token_id": null}"#)
-    else {
-      Issue.record("not xlm-roberta")
-      return
-    }
+    let xlmr = try #require(
+      try decode(
+        #"{"model_type": "xlm-roberta", "vocab_size": 250002, "pad_token_id": null}"#) as? BertConfig)
     #expect(xlmr.padTokenID == 1)  // null takes the default, as HF's __init__ does
     #expect(xlmr.eosTokenID == 2)
-    guard
-      case .t5(let t5) = try decode(
-        #"{"model_type": "t5", "num_layers": 3, "tie_word_embeddings": false}"#)
-    else {
-      Issue.record("not t5")
-      return
-    }
+    let t5 = try #require(
+      try decode(
+        #"{"model_type": "t5", "num_layers": 3, "tie_word_embeddings": false}"#) as? T5Config)
     #expect(t5.numDecoderLayers == 3)
     #expect(!t5.scaleDecoderOutputs)
-    guard case .gpt2(let gpt2) = try decode(#"{"model_type": "gpt2"}"#) else {
-      Issue.record("not gpt2")
-      return
-    }
+    let gpt2 = try #require(try decode(#"{"model_type": "gpt2"}"#) as? GPT2Config)
     #expect(gpt2.bosTokenID == 50256)
     #expect(gpt2.innerSize == 3072)
   }
@@ -172,7 +140,7 @@ import Testing
     expectPhotonError(
       .unsupported,
       mentioning: [
-        "test/config.json", "'llama'", "bert, distilbert, roberta, xlm-roberta, gpt2, t5",
+        "test/config.json", "'llama'", "bert, roberta, xlm-roberta, distilbert, gpt2, t5",
       ]
     ) { _ = try decode(#"{"model_type": "llama", "hidden_size": 64}"#) }
   }
@@ -187,9 +155,8 @@ import Testing
     let dir = try TemporaryDirectory()
     let url = try dir.write(
       "config.json", "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 64,,\n}")
-    let error = expectPhotonError(.invalidFile, mentioning: [url.path, "malformed JSON", "line 3"])
-    {
-      _ = try ModelConfig.load(from: url)
+    let error = expectPhotonError(.invalidFile, mentioning: [url.path, "malformed JSON", "line 3"]) {
+      _ = try ModelRegistry.config(contentsOf: url)
     }
     #expect(error?.cause != nil)
   }
@@ -201,7 +168,7 @@ import Testing
   @Test func missingConfigFile() throws {
     let dir = try TemporaryDirectory()
     expectPhotonError(.invalidFile, mentioning: ["config.json", "cannot read"]) {
-      _ = try ModelConfig.load(from: dir.url.appendingPathComponent("config.json"))
+      _ = try ModelRegistry.config(contentsOf: dir.url.appendingPathComponent("config.json"))
     }
   }
 
