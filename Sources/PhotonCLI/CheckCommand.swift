@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonOpenCL
+import PhotonTools
 
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonOpenCL
 
 struct DevicesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

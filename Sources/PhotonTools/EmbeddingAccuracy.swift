@@ -1,4 +1,6 @@
 import Foundation
+import Photon
+import PhotonCore
 
 /// The accuracy cost of a weight precision: pooled sentence embeddings at `precision` against
 /// fp32 on the same backend, so only the weight storage differs.
