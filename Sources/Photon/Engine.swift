@@ -35,7 +35,7 @@ public final class Engine: @unchecked Sendable {
   /// the first one) and starts its executor.
   ///
   /// - Parameter backend: `.gpu` or `.cpu`; by default `.gpu` when an OpenCL device exists.
-  /// - Throws: ``PhotonError`` when no OpenCL device can be opened for `.gpu`.
+  /// - Throws: `PhotonError` when no OpenCL device can be opened for `.gpu`.
   public init(backend: BackendKind = .preferred) throws {
     kind = backend
     self.backend = try backend.makeBackend()

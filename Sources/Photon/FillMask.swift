@@ -36,7 +36,7 @@ public final class FillMask: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, maxLength: Int? = nil, precision: Precision? = nil) throws {
     let pipeline = try TextPipeline(
       model: model, engine: engine, maxLength: maxLength, modelPositions: encoderPositions)
@@ -58,7 +58,7 @@ public final class FillMask: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(
     model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
@@ -71,7 +71,7 @@ public final class FillMask: Sendable {
   /// The `topK` candidates for the first mask token of each text, best first, computed on the
   /// engine's executor (the caller waits).
   ///
-  /// - Throws: ``PhotonError`` `.invalidInput` naming the first text without a mask token;
+  /// - Throws: `PhotonError` `.invalidInput` naming the first text without a mask token;
   ///   `.invalidArgument` for a top-k or batch size below 1.
   public func predict(_ texts: [String], topK: Int = 5, batchSize: Int = 32) throws -> [[MaskPrediction]] {
     guard topK >= 1 else { throw PhotonError(.invalidArgument, "top-k must be at least 1, got \(topK)") }

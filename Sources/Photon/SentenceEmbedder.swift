@@ -37,7 +37,7 @@ public final class SentenceEmbedder: Sendable {
   ///     `max_seq_length`, else the tokenizer's `model_max_length`, capped by the positions).
   ///   - precision: how linear weights are stored on the backend (fp32, fp16, int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, maxLength: Int? = nil, precision: Precision? = nil) throws {
     let pipeline = try TextPipeline(
       model: model, engine: engine, maxLength: maxLength, modelPositions: encoderPositions)
@@ -59,7 +59,7 @@ public final class SentenceEmbedder: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16, int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(
     model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
@@ -82,7 +82,7 @@ public final class SentenceEmbedder: Sendable {
   ///   - texts: the sentences; each is truncated to ``maxLength`` tokens.
   ///   - batchSize: texts run together in one padded batch `[B, T]`.
   /// - Returns: `[texts.count][dimension]` vectors.
-  /// - Throws: ``PhotonError`` `.invalidArgument` for a batch size below 1, or a device error.
+  /// - Throws: `PhotonError` `.invalidArgument` for a batch size below 1, or a device error.
   public func embed(_ texts: [String], batchSize: Int = 32) throws -> [[Float]] {
     let backend = pipeline.backend
     return try pipeline.run(texts, batchSize: batchSize) { batch, _ in
@@ -100,7 +100,7 @@ public final class SentenceEmbedder: Sendable {
     try await engine.perform { try self.embed(texts, batchSize: batchSize) }
   }
 
-  /// Token ids of each text as ``embed(_:batchSize:)`` feeds them (special tokens included).
+  /// Token ids of each text as `embed` feeds them (special tokens included).
   public func tokenize(_ texts: [String]) -> [[Int32]] {
     pipeline.encode(texts).map(\.ids)
   }

@@ -40,7 +40,7 @@ public final class Text2TextGenerator: TextGenerating {
   ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
   ///     the embedding table, norms and relative position biases stay fp32. nil: the folder's
   ///     own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, precision: Precision? = nil) throws {
     let folder = try ModelFolder(url: model)
     self.folder = folder
@@ -60,7 +60,7 @@ public final class Text2TextGenerator: TextGenerating {
   ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
   ///     the embedding table, norms and relative position biases stay fp32. nil: the folder's
   ///     own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
     try self.init(model: model, engine: Engine(backend: backend), precision: precision)
   }

@@ -47,7 +47,7 @@ public final class TextClassifier: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, maxLength: Int? = nil, precision: Precision? = nil) throws {
     let pipeline = try TextPipeline(
       model: model, engine: engine, maxLength: maxLength, modelPositions: encoderPositions)
@@ -71,7 +71,7 @@ public final class TextClassifier: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(
     model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
@@ -84,7 +84,7 @@ public final class TextClassifier: Sendable {
   /// For each text, the `topK` best labels with their scores, best first (all labels when nil),
   /// computed on the engine's executor (the caller waits).
   ///
-  /// - Throws: ``PhotonError`` `.invalidArgument` for a top-k or batch size below 1.
+  /// - Throws: `PhotonError` `.invalidArgument` for a top-k or batch size below 1.
   public func classify(_ texts: [String], topK: Int? = 1, batchSize: Int = 32) throws -> [[LabelScore]] {
     if let topK, topK < 1 { throw PhotonError(.invalidArgument, "top-k must be at least 1, got \(topK)") }
     let backend = pipeline.backend

@@ -30,6 +30,8 @@ public struct GenerationOptions: Sendable, Equatable {
   /// returned still ends with it, and ``GenerationResult/finishReason`` is `.stop`).
   public var stopStrings: [String]
 
+  /// Options with the given fields set; nil leaves a field to `generation_config.json`. Invalid
+  /// values are reported by ``validate()``, which every generation calls first.
   public init(
     maxNewTokens: Int? = nil, temperature: Float? = nil, topK: Int? = nil, topP: Float? = nil,
     seed: UInt64? = nil, doSample: Bool? = nil, repetitionPenalty: Float? = nil,
@@ -86,6 +88,7 @@ public struct GenerationResult: Sendable, Equatable {
   public var text: String
   /// The new token ids, special tokens (the final eos) included.
   public var tokenIds: [Int32]
+  /// Why generation stopped.
   public var finishReason: FinishReason
 }
 

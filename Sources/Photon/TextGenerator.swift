@@ -37,7 +37,7 @@ public final class TextGenerator: TextGenerating {
   ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
   ///     fewer weight bytes mean faster steps. nil: the folder's own (fp32, or what
   ///     `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, precision: Precision? = nil) throws {
     let folder = try ModelFolder(url: model)
     self.folder = folder
@@ -59,7 +59,7 @@ public final class TextGenerator: TextGenerating {
   ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
   ///     fewer weight bytes mean faster steps. nil: the folder's own (fp32, or what
   ///     `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
     try self.init(model: model, engine: Engine(backend: backend), precision: precision)
   }

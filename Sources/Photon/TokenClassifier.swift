@@ -40,7 +40,7 @@ public final class TokenClassifier: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read or an unsupported model.
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
   public init(model: URL, engine: Engine, maxLength: Int? = nil, precision: Precision? = nil) throws {
     let pipeline = try TextPipeline(
       model: model, engine: engine, maxLength: maxLength, modelPositions: encoderPositions)
@@ -59,7 +59,7 @@ public final class TokenClassifier: Sendable {
   ///   - maxLength: truncation length in tokens; default: the folder's.
   ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
   ///     folder's own (fp32, or what `photon quantize` wrote).
-  /// - Throws: ``PhotonError`` for a folder that cannot be read, an unsupported model or no device.
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
   public convenience init(
     model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
   ) throws {
@@ -72,7 +72,7 @@ public final class TokenClassifier: Sendable {
   /// The entities of each text, in order of appearance, computed on the engine's executor (the
   /// caller waits).
   ///
-  /// - Throws: ``PhotonError`` `.invalidArgument` for a batch size below 1.
+  /// - Throws: `PhotonError` `.invalidArgument` for a batch size below 1.
   public func entities(_ texts: [String], batchSize: Int = 32) throws -> [[Entity]] {
     let backend = pipeline.backend
     let count = labels.count
