@@ -20,15 +20,15 @@ import PhotonOpenCL
 /// async let text = generator.generate(prompt: "Hello", options: .init(maxNewTokens: 20))
 /// print(try await vectors, try await text)
 /// ```
-public final class Engine: @unchecked Sendable {
+public final class Engine: Sendable {
   /// `.gpu` (OpenCL) or `.cpu` (the reference).
   public let kind: BackendKind
   /// The backend every pipeline of this engine computes with; used only on `queue`.
   let backend: any Backend
   /// The executor: a serial queue of its own (Dispatch threads, not the cooperative pool).
   private let queue: DispatchQueue
-  /// Set on ``queue`` only, so a nested call made from the executor runs inline instead of
-  /// waiting for itself. (`@unchecked Sendable`: the key is immutable and Dispatch is thread-safe.)
+  /// Set on `queue` only, so a nested call made from the executor runs inline instead of waiting
+  /// for itself.
   private let onQueue = DispatchSpecificKey<Bool>()
 
   /// Opens a backend of kind `backend` (for `.gpu`, the OpenCL device `PHOTON_DEVICE` names, else
