@@ -15,7 +15,8 @@ struct SimilarityCommand: ParsableCommand {
   func run() throws {
     let texts = try options.readTexts()
     let started = Date()
-    let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+    let embedder = try SentenceEmbedder(
+      model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
       precision: options.requestedPrecision)
     let loaded = Date()
     let embeddings = try embedder.embed(texts)
@@ -28,7 +29,8 @@ struct SimilarityCommand: ParsableCommand {
     }
     pairs.sort { $0.2 > $1.2 }
     print(
-      "\(texts.count) texts on \(embedder.deviceName): load \(milliseconds(started, loaded)) ms, embed \(milliseconds(loaded, finished)) ms")
+      "\(texts.count) texts on \(embedder.deviceName): load \(milliseconds(started, loaded)) ms, embed \(milliseconds(loaded, finished)) ms"
+    )
     for (i, j, score) in top == 0 ? pairs[...] : pairs.prefix(top) {
       print(String(format: "%.4f  ", score) + "\(clip(texts[i]))  ↔  \(clip(texts[j]))")
     }
