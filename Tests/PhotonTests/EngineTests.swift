@@ -146,7 +146,10 @@ struct EngineTests {
     let consumerGone = DispatchSemaphore(value: 0)
     probe.hold(atToken: 2, until: consumerGone)
     let options = GenerationOptions(maxNewTokens: 40, doSample: false)
-    for try await _ in probe.stream(prompt: "the quick brown fox", options: options) { break }
+    do {
+      // The iterator goes at the end of this scope, which ends the stream.
+      for try await _ in probe.stream(prompt: "the quick brown fox", options: options) { break }
+    }
     consumerGone.signal()
     // Queued behind the stream's job: when it returns, the cancelled loop has ended.
     let next = try await probe.base.generate(prompt: "Hello", options: Self.greedy)
@@ -212,8 +215,9 @@ final class Probe: TextGenerating, @unchecked Sendable {
           return self.gate
         }
         if let gate, gate.token == tokens {
-          // Bounded, so a broken test fails instead of hanging.
-          _ = gate.semaphore.wait(timeout: .now() + 30)
+          // Bounded, so a broken test fails instead of hanging; long, because in a full parallel
+          // run the consumer's task may wait minutes for a cooperative thread.
+          _ = gate.semaphore.wait(timeout: .now() + 600)
         }
         try onToken(row, id)
       })
