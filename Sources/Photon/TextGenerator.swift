@@ -14,6 +14,11 @@ import PhotonTokenizers
 /// let generator = try TextGenerator(model: URL(fileURLWithPath: "Models/gpt2"), backend: .gpu)
 /// print(try generator.generate(prompt: "Hello", options: .init(maxNewTokens: 20)))
 /// for try await piece in generator.stream(prompt: "Hello") { print(piece, terminator: "") }
+///
+/// // Beside other models on one device, from async code:
+/// let engine = try Engine(backend: .gpu)
+/// let shared = try TextGenerator(model: URL(fileURLWithPath: "Models/gpt2"), engine: engine)
+/// let text = try await shared.generate(prompt: "Hello", options: .init(maxNewTokens: 20))
 /// ```
 public final class TextGenerator: TextGenerating {
   /// The model folder.

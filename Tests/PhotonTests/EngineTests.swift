@@ -114,7 +114,7 @@ struct EngineTests {
 
   /// Streaming runs its decode loop on the engine's executor: outside any Swift task (so it never
   /// blocks the cooperative pool), and two concurrent streams on one engine both finish with the
-  /// text of a plain generation.
+  /// text of a plain generation. So does the async `generateResult`.
   @Test func streamingDecodesOnTheEngineExecutor() async throws {
     let probe = try Probe(TextGenerator(model: Self.tinyGPT2, engine: Engine(backend: .cpu)))
     let expected = try blocking { try probe.base.generate(prompt: "Hello", options: Self.greedy) }
@@ -135,6 +135,11 @@ struct EngineTests {
     let steps = probe.steps()
     #expect(steps.count == 12, "two streams of 6 tokens")
     #expect(steps.allSatisfy { $0.onExecutor && !$0.inTask })
+
+    // The async entry points too: the task suspends, the executor decodes.
+    probe.reset()
+    #expect(try await probe.generateResult(prompt: "Hello", options: Self.greedy).text == expected)
+    #expect(probe.steps().count == 6 && probe.steps().allSatisfy { $0.onExecutor && !$0.inTask })
   }
 
   /// A consumer that stops reading cancels the generation at its next token, and the engine is
