@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (arrows point one way):
-// PhotonCLI → Photon → PhotonModels → PhotonCore ← PhotonCPU | PhotonOpenCL → COpenCL
+// PhotonCLI → PhotonTools → Photon → PhotonModels → PhotonCore ← PhotonCPU | PhotonOpenCL → COpenCL
 let package = Package(
   name: "Photon",
   platforms: [.macOS(.v14)],
@@ -13,6 +13,8 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    // `swift package generate-documentation --target Photon` (scripts/lint-docs.sh).
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
   ],
   targets: [
     // System libraries: a module map and a shim header, nothing else.
@@ -52,10 +54,16 @@ let package = Package(
         "PhotonCore", "PhotonCPU", "PhotonOpenCL", "PhotonLoading", "PhotonTokenizers",
         "PhotonModels",
       ]),
+    // Benchmarks, accuracy reports and the quantizer: what `photon` runs besides the pipelines,
+    // kept out of the library's public surface.
+    .target(
+      name: "PhotonTools",
+      dependencies: ["Photon", "PhotonCore", "PhotonCPU", "PhotonOpenCL", "PhotonLoading", "PhotonModels"]),
     .executableTarget(
       name: "PhotonCLI",
       dependencies: [
-        "Photon", "CStandardIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Photon", "PhotonTools", "PhotonCore", "PhotonOpenCL", "CStandardIO",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "HeapModule", package: "swift-collections"),
       ]),
 
@@ -66,7 +74,7 @@ let package = Package(
     .testTarget(
       name: "PhotonLoadingTests",
       dependencies: ["PhotonLoading", "PhotonTestSupport"]),
-    .testTarget(name: "PhotonTests", dependencies: ["Photon", "PhotonTestSupport"]),
+    .testTarget(name: "PhotonTests", dependencies: ["Photon", "PhotonTools", "PhotonTestSupport"]),
     .testTarget(name: "PhotonCLITests", dependencies: ["PhotonCLI", "PhotonTestSupport"]),
     .testTarget(
       name: "PhotonModelsTests",

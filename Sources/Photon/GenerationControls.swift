@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonModels
 
 /// The logits processors and stopping rules both generators (``TextGenerator``,

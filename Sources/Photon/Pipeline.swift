@@ -1,40 +1,27 @@
 import Foundation
-import PhotonCPU
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonTokenizers
-
-extension BackendKind {
-  /// `.gpu` when an OpenCL device can be opened, else `.cpu`.
-  public static var preferred: BackendKind {
-    ((try? OpenCLDevice.all())?.isEmpty == false) ? .gpu : .cpu
-  }
-
-  /// A backend of this kind (for `.gpu`, on the device `PHOTON_DEVICE` names).
-  public func makeBackend() throws -> any Backend {
-    switch self {
-    case .cpu: CPUBackend()
-    case .gpu: try OpenCLBackend()
-    }
-  }
-}
 
 /// What every text pipeline shares: a model folder, its tokenizer, the truncation length, and a
 /// batched run that pads, sorts by length and restores the caller's order.
 struct TextPipeline: Sendable {
   let folder: ModelFolder
   let tokenizer: Tokenizer
-  let backend: any Backend
+  /// Where the model lives and its work runs.
+  let engine: Engine
+  var backend: any Backend { engine.backend }
   /// Inputs are truncated to this many tokens (special tokens included), as HF does.
   let maxLength: Int
   let padId: Int32
 
   /// - Parameter maxLength: overrides the folder's limit: sentence-transformers' `max_seq_length`
   ///   when present, else the tokenizer's `model_max_length`, capped by the model's positions.
-  init(model: URL, backend: BackendKind, maxLength: Int?, modelPositions: (ModelFolder) throws -> Int) throws {
+  init(model: URL, engine: Engine, maxLength: Int?, modelPositions: (ModelFolder) throws -> Int) throws {
     folder = try ModelFolder(url: model)
     tokenizer = try Tokenizer.load(from: folder.url)
-    self.backend = try backend.makeBackend()
+    self.engine = engine
     let positions = try modelPositions(folder)
     let folderLimit = folder.sentenceTransformers?.maxSeqLength ?? tokenizer.modelMaxLength ?? positions
     let limit = maxLength ?? min(folderLimit, positions)
@@ -55,8 +42,16 @@ struct TextPipeline: Sendable {
   }
 
   /// Runs `body` on padded batches of at most `batchSize` texts of similar length (sorted, so
-  /// little padding is computed) and returns its per-text results in the order of `texts`.
+  /// little padding is computed) and returns its per-text results in the order of `texts`; all of
+  /// it on the engine's executor.
   func run<Result>(
+    _ texts: [String], batchSize: Int,
+    _ body: (_ batch: EncoderBatch, _ encodings: [Encoding]) throws -> [Result]
+  ) throws -> [Result] {
+    try engine.run { try runOnExecutor(texts, batchSize: batchSize, body) }
+  }
+
+  private func runOnExecutor<Result>(
     _ texts: [String], batchSize: Int,
     _ body: (_ batch: EncoderBatch, _ encodings: [Encoding]) throws -> [Result]
   ) throws -> [Result] {

@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonTokenizers
@@ -20,24 +21,48 @@ import PhotonTokenizers
 /// let texts = try t5.generate(prompts: ["translate English to German: Hi", "summarize: …"])
 /// ```
 public final class Text2TextGenerator: TextGenerating {
+  /// The model folder.
   public let folder: ModelFolder
+  /// The folder's tokenizer.
   public let tokenizer: Tokenizer
+  /// The text-to-text model (e.g. `T5ForConditionalGeneration`) on the engine's backend.
   public let model: any Text2TextModel
   /// `generation_config.json`, or HF's defaults.
   public let generationConfig: GenerationConfig
+  /// The engine the model runs on.
+  public let engine: Engine
 
+  /// Loads the model at `model` onto `engine`, beside the engine's other pipelines.
+  ///
   /// - Parameters:
   ///   - model: a T5-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
-  ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL).
+  ///   - engine: the device (or CPU reference) and executor the model shares.
   ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
   ///     the embedding table, norms and relative position biases stay fp32. nil: the folder's
   ///     own (fp32, or what `photon quantize` wrote).
-  public init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
-    folder = try ModelFolder(url: model)
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
+  public init(model: URL, engine: Engine, precision: Precision? = nil) throws {
+    let folder = try ModelFolder(url: model)
+    self.folder = folder
+    self.engine = engine
     tokenizer = try Tokenizer.load(from: folder.url)
-    self.model = try ModelRegistry.text2textModel(
-      folder: folder, backend: backend.makeBackend(), precision: precision)
+    self.model = try engine.run {
+      try ModelRegistry.text2textModel(folder: folder, backend: engine.backend, precision: precision)
+    }
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
+  }
+
+  /// Loads the model at `model` onto an engine of its own.
+  ///
+  /// - Parameters:
+  ///   - model: a T5-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
+  ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL); by default `.gpu` when a device exists.
+  ///   - precision: how every linear weight is stored (fp32, fp16, int8), the LM head included;
+  ///     the embedding table, norms and relative position biases stay fp32. nil: the folder's
+  ///     own (fp32, or what `photon quantize` wrote).
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
+  public convenience init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
+    try self.init(model: model, engine: Engine(backend: backend), precision: precision)
   }
 
   /// Whether the folder at `model` holds a text-to-text model (its architecture has a text-to-text
@@ -71,6 +96,9 @@ public final class Text2TextGenerator: TextGenerating {
     onText: (Int, String) throws -> Void = { _, _ in },
     onToken: (Int, Int32) throws -> Void = { _, _ in }
   ) throws -> [GenerationResult] {
+    guard engine.isOnExecutor else {
+      return try engine.run { try generate(ids: inputs, options: options, onText: onText, onToken: onToken) }
+    }
     try options.validate()
     // For an encoder–decoder, HF's max_length counts decoder tokens, the start token included.
     let plan = DecodingPlan(

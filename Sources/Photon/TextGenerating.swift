@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonLoading
 import PhotonTokenizers
 
@@ -29,6 +30,8 @@ public struct GenerationOptions: Sendable, Equatable {
   /// returned still ends with it, and ``GenerationResult/finishReason`` is `.stop`).
   public var stopStrings: [String]
 
+  /// Options with the given fields set; nil leaves a field to `generation_config.json`. Invalid
+  /// values are reported by ``validate()``, which every generation calls first.
   public init(
     maxNewTokens: Int? = nil, temperature: Float? = nil, topK: Int? = nil, topP: Float? = nil,
     seed: UInt64? = nil, doSample: Bool? = nil, repetitionPenalty: Float? = nil,
@@ -85,6 +88,7 @@ public struct GenerationResult: Sendable, Equatable {
   public var text: String
   /// The new token ids, special tokens (the final eos) included.
   public var tokenIds: [Int32]
+  /// Why generation stopped.
   public var finishReason: FinishReason
 }
 
@@ -93,12 +97,16 @@ public struct GenerationResult: Sendable, Equatable {
 /// left-pads, T5 right-pads and encodes once); one prompt, several prompts and streaming are
 /// written once on top of them.
 public protocol TextGenerating: Sendable {
+  /// The engine the model runs on: every generation, streamed or not, runs on its executor.
+  var engine: Engine { get }
+
   /// The token ids the model is given for `prompt`.
   func promptIds(_ prompt: String) throws -> [Int32]
 
-  /// Generates for each row of prompt ids, all rows in one batch; results in row order. `onText`
-  /// receives `(row, piece)` for each complete piece of a row's text as it is produced (never
-  /// half a UTF-8 character), `onToken` `(row, id)` for each new id.
+  /// Generates for each row of prompt ids, all rows in one batch, on the engine's executor (the
+  /// caller waits); results in row order. `onText` receives `(row, piece)` for each complete
+  /// piece of a row's text as it is produced (never half a UTF-8 character), `onToken`
+  /// `(row, id)` for each new id; both are called on the executor.
   func generate(
     ids: [[Int32]], options: GenerationOptions, onText: (Int, String) throws -> Void,
     onToken: (Int, Int32) throws -> Void
@@ -143,27 +151,78 @@ extension TextGenerating {
       ids: prompts.map(promptIds), options: options, onText: { _, _ in }, onToken: { _, _ in })
   }
 
-  /// The pieces of text of a generation as they are produced, for `for try await`; cancelling
-  /// the consumer cancels the generation at its next piece.
+  /// ``generate(prompt:options:)`` queued on the engine's executor; the calling task suspends
+  /// without holding a thread until it is done.
+  public func generate(prompt: String, options: GenerationOptions = GenerationOptions()) async throws
+    -> String
+  {
+    try await engine.perform { try self.generate(prompt: prompt, options: options) }
+  }
+
+  /// ``generateResult(prompt:options:onText:onToken:)`` queued on the engine's executor; the
+  /// calling task suspends without holding a thread until it is done. (For the pieces as they
+  /// come, use ``stream(prompt:options:)``.)
+  public func generateResult(prompt: String, options: GenerationOptions = GenerationOptions())
+    async throws -> GenerationResult
+  {
+    try await engine.perform { try self.generateResult(prompt: prompt, options: options) }
+  }
+
+  /// ``generate(prompts:options:)`` queued on the engine's executor; the calling task suspends
+  /// without holding a thread until it is done.
+  public func generate(prompts: [String], options: GenerationOptions = GenerationOptions()) async throws
+    -> [String]
+  {
+    try await engine.perform { try self.generate(prompts: prompts, options: options) }
+  }
+
+  /// ``generateResults(prompts:options:)`` queued on the engine's executor; the calling task
+  /// suspends without holding a thread until it is done.
+  public func generateResults(prompts: [String], options: GenerationOptions = GenerationOptions())
+    async throws -> [GenerationResult]
+  {
+    try await engine.perform { try self.generateResults(prompts: prompts, options: options) }
+  }
+
+  /// The pieces of text of a generation as they are produced, for `for try await`. The decode
+  /// loop runs on the engine's executor (not on Swift's cooperative pool, which it would block
+  /// between tokens), queued behind the engine's other work; cancelling the consumer stops it at
+  /// its next token.
   public func stream(prompt: String, options: GenerationOptions = GenerationOptions())
     -> AsyncThrowingStream<String, any Error>
   {
     AsyncThrowingStream { continuation in
-      let task = Task.detached { [self] in
+      let cancelled = CancellationFlag()
+      continuation.onTermination = { _ in cancelled.set() }
+      engine.submit { [self] in
         do {
           _ = try generateResult(
             prompt: prompt, options: options,
             onText: { piece in
-              try Task.checkCancellation()
+              try cancelled.check()
               continuation.yield(piece)
-            })
+            },
+            onToken: { _ in try cancelled.check() })
           continuation.finish()
         } catch {
           continuation.finish(throwing: error)
         }
       }
-      continuation.onTermination = { _ in task.cancel() }
     }
+  }
+}
+
+/// Set when a stream's consumer goes away; the decode loop on the executor checks it each token
+/// (it runs outside any task, so `Task.checkCancellation()` would never fire).
+final class CancellationFlag: @unchecked Sendable {
+  private let lock = NSLock()
+  private var isSet = false
+
+  func set() { lock.withLock { isSet = true } }
+
+  /// Throws `CancellationError` once set.
+  func check() throws {
+    if lock.withLock({ isSet }) { throw CancellationError() }
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonTokenizers
@@ -13,28 +14,59 @@ import PhotonTokenizers
 /// let generator = try TextGenerator(model: URL(fileURLWithPath: "Models/gpt2"), backend: .gpu)
 /// print(try generator.generate(prompt: "Hello", options: .init(maxNewTokens: 20)))
 /// for try await piece in generator.stream(prompt: "Hello") { print(piece, terminator: "") }
+///
+/// // Beside other models on one device, from async code:
+/// let engine = try Engine(backend: .gpu)
+/// let shared = try TextGenerator(model: URL(fileURLWithPath: "Models/gpt2"), engine: engine)
+/// let text = try await shared.generate(prompt: "Hello", options: .init(maxNewTokens: 20))
 /// ```
 public final class TextGenerator: TextGenerating {
+  /// The model folder.
   public let folder: ModelFolder
+  /// The folder's tokenizer.
   public let tokenizer: Tokenizer
+  /// The causal language model (e.g. `GPT2LMHeadModel`) on the engine's backend.
   public let model: any CausalLanguageModel
   /// `generation_config.json`, or HF's defaults.
   public let generationConfig: GenerationConfig
+  /// The engine the model runs on.
+  public let engine: Engine
 
+  /// Loads the model at `model` onto `engine`, beside the engine's other pipelines.
+  ///
   /// - Parameters:
   ///   - model: a GPT-2-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
-  ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL).
+  ///   - engine: the device (or CPU reference) and executor the model shares.
   ///   - precision: how the linear weights are stored on the backend (fp32, fp16 or int8): every
   ///     `Conv1D` and the LM head, whose copy of the tied `wte` is stored at this precision while
   ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
   ///     fewer weight bytes mean faster steps. nil: the folder's own (fp32, or what
   ///     `photon quantize` wrote).
-  public init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
-    folder = try ModelFolder(url: model)
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
+  public init(model: URL, engine: Engine, precision: Precision? = nil) throws {
+    let folder = try ModelFolder(url: model)
+    self.folder = folder
+    self.engine = engine
     tokenizer = try Tokenizer.load(from: folder.url)
-    self.model = try ModelRegistry.causalLanguageModel(
-      folder: folder, backend: backend.makeBackend(), precision: precision)
+    self.model = try engine.run {
+      try ModelRegistry.causalLanguageModel(folder: folder, backend: engine.backend, precision: precision)
+    }
     generationConfig = try GenerationConfig.load(folder: folder.url) ?? GenerationConfig()
+  }
+
+  /// Loads the model at `model` onto an engine of its own.
+  ///
+  /// - Parameters:
+  ///   - model: a GPT-2-type model folder (`config.json`, `model.safetensors`, `tokenizer.json`).
+  ///   - backend: `.cpu` (reference) or `.gpu` (OpenCL); by default `.gpu` when a device exists.
+  ///   - precision: how the linear weights are stored on the backend (fp32, fp16 or int8): every
+  ///     `Conv1D` and the LM head, whose copy of the tied `wte` is stored at this precision while
+  ///     the embedding lookup table stays fp32. Decoding reads every weight once per token, so
+  ///     fewer weight bytes mean faster steps. nil: the folder's own (fp32, or what
+  ///     `photon quantize` wrote).
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
+  public convenience init(model: URL, backend: BackendKind = .preferred, precision: Precision? = nil) throws {
+    try self.init(model: model, engine: Engine(backend: backend), precision: precision)
   }
 
   /// The context length (`n_positions`).
@@ -60,6 +92,9 @@ public final class TextGenerator: TextGenerating {
     onText: (Int, String) throws -> Void = { _, _ in },
     onToken: (Int, Int32) throws -> Void = { _, _ in }
   ) throws -> [GenerationResult] {
+    guard engine.isOnExecutor else {
+      return try engine.run { try generate(ids: prompts, options: options, onText: onText, onToken: onToken) }
+    }
     try options.validate()
     for ids in prompts where ids.count > contextLength {
       throw PhotonError(

@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonTokenizers
@@ -13,6 +14,7 @@ public struct Entity: Sendable, Equatable, Codable {
   public var word: String
   /// First and one-past-last token index in the encoding (special tokens counted).
   public var startToken: Int
+  /// One past the last member token's index.
   public var endToken: Int
 
   enum CodingKeys: String, CodingKey {
@@ -27,18 +29,50 @@ public struct Entity: Sendable, Equatable, Codable {
 public final class TokenClassifier: Sendable {
   let pipeline: TextPipeline
   let model: any TokenClassifierModel
+  /// The labels in the head's order (`id2label`: `O`, `B-PER`, `I-PER`, …).
   public let labels: [String]
 
-  /// - Parameter precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil:
-  ///   the folder's own (fp32, or what `photon quantize` wrote).
-  public init(
-    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
-  ) throws {
-    pipeline = try TextPipeline(model: model, backend: backend, maxLength: maxLength, modelPositions: encoderPositions)
-    self.model = try ModelRegistry.tokenClassifier(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
+  /// Loads the model at `model` onto `engine`, beside the engine's other pipelines.
+  ///
+  /// - Parameters:
+  ///   - model: a Hugging Face model folder with the task's head.
+  ///   - engine: the device (or CPU reference) and executor the model shares.
+  ///   - maxLength: truncation length in tokens; default: the folder's.
+  ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
+  ///     folder's own (fp32, or what `photon quantize` wrote).
+  /// - Throws: `PhotonError` for a folder that cannot be read or an unsupported model.
+  public init(model: URL, engine: Engine, maxLength: Int? = nil, precision: Precision? = nil) throws {
+    let pipeline = try TextPipeline(
+      model: model, engine: engine, maxLength: maxLength, modelPositions: encoderPositions)
+    self.pipeline = pipeline
+    self.model = try engine.run {
+      try ModelRegistry.tokenClassifier(folder: pipeline.folder, backend: pipeline.backend, precision: precision)
+    }
     labels = self.model.labels
   }
 
+  /// Loads the model at `model` onto an engine of its own.
+  ///
+  /// - Parameters:
+  ///   - model: a Hugging Face model folder with the task's head.
+  ///   - backend: `.gpu` (OpenCL) or `.cpu` (reference); by default `.gpu` when a device exists.
+  ///   - maxLength: truncation length in tokens; default: the folder's.
+  ///   - precision: how linear weights are stored on the backend (fp32, fp16 or int8); nil: the
+  ///     folder's own (fp32, or what `photon quantize` wrote).
+  /// - Throws: `PhotonError` for a folder that cannot be read, an unsupported model or no device.
+  public convenience init(
+    model: URL, backend: BackendKind = .preferred, maxLength: Int? = nil, precision: Precision? = nil
+  ) throws {
+    try self.init(model: model, engine: Engine(backend: backend), maxLength: maxLength, precision: precision)
+  }
+
+  /// The engine the model runs on.
+  public var engine: Engine { pipeline.engine }
+
+  /// The entities of each text, in order of appearance, computed on the engine's executor (the
+  /// caller waits).
+  ///
+  /// - Throws: `PhotonError` `.invalidArgument` for a batch size below 1.
   public func entities(_ texts: [String], batchSize: Int = 32) throws -> [[Entity]] {
     let backend = pipeline.backend
     let count = labels.count
@@ -77,5 +111,11 @@ public final class TokenClassifier: Sendable {
         return entities
       }
     }
+  }
+
+  /// ``entities(_:batchSize:)`` queued on the engine's executor; the calling task suspends without
+  /// holding a thread until it is done.
+  public func entities(_ texts: [String], batchSize: Int = 32) async throws -> [[Entity]] {
+    try await engine.perform { try self.entities(texts, batchSize: batchSize) }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonTools
 
 /// `photon accuracy`: the cost of a weight precision, measured against fp32 on the same backend.
 struct AccuracyCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonCore
+import PhotonTools
 
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

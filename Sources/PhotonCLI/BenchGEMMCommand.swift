@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonOpenCL
 
 /// `photon bench-gemm`: times the linear op y = x·Wᵀ + b on the OpenCL backend, per GEMM variant.
 ///

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonOpenCL
+import PhotonTools
 
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -16,10 +18,14 @@ struct CheckCommand: ParsableCommand {
       try printJSONLine(rows)
       return
     }
-    print("OpenCL device: \(gpu.deviceName) (GEMM \(gpu.gemmVariant.rawValue), attention \(gpu.attentionVariant.rawValue)) vs CPU reference")
+    print(
+      "OpenCL device: \(gpu.deviceName) (GEMM \(gpu.gemmVariant.rawValue), attention \(gpu.attentionVariant.rawValue)) vs CPU reference"
+    )
     for row in rows {
-      print(row.op.padding(toLength: 26, withPad: " ", startingAt: 0) + row.shape.padding(toLength: 26, withPad: " ", startingAt: 0)
-        + String(format: "max abs diff %.2e", row.maxAbsDiff))
+      print(
+        row.op.padding(toLength: 26, withPad: " ", startingAt: 0)
+          + row.shape.padding(toLength: 26, withPad: " ", startingAt: 0)
+          + String(format: "max abs diff %.2e", row.maxAbsDiff))
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonOpenCL
 
 struct DevicesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -29,7 +30,11 @@ struct DevicesCommand: ParsableCommand {
         ("global memory", bytes(device.globalMemoryBytes) + " (max allocation \(bytes(device.maxAllocationBytes)))"),
         ("local memory", bytes(device.localMemoryBytes)),
         ("max work-group", "\(device.maxWorkGroupSize)"),
-        ("fp16 / fp64 / subgroups", [device.supportsFP16, device.supportsFP64, device.supportsSubgroups].map { $0 ? "yes" : "no" }.joined(separator: " / ")),
+        (
+          "fp16 / fp64 / subgroups",
+          [device.supportsFP16, device.supportsFP64, device.supportsSubgroups].map { $0 ? "yes" : "no" }.joined(
+            separator: " / ")
+        ),
       ]
       for (name, value) in rows {
         print("    " + name.padding(toLength: 24, withPad: " ", startingAt: 0) + value)

@@ -13,7 +13,8 @@ struct EmbedCommand: ParsableCommand {
   var batchSize = 32
 
   func run() throws {
-    let embedder = try SentenceEmbedder(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+    let embedder = try SentenceEmbedder(
+      model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
       precision: options.requestedPrecision)
     for embedding in try embedder.embed(try options.readTexts(), batchSize: batchSize) {
       try printJSONLine(embedding)
@@ -48,7 +49,8 @@ struct ClassifyCommand: ParsableCommand {
   var batchSize = 32
 
   func run() throws {
-    let classifier = try TextClassifier(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+    let classifier = try TextClassifier(
+      model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
       precision: options.requestedPrecision)
     for scores in try classifier.classify(try options.readTexts(), topK: topK == 0 ? nil : topK, batchSize: batchSize) {
       try printJSONLine(scores)
@@ -66,7 +68,8 @@ struct FillMaskCommand: ParsableCommand {
   var topK = 5
 
   func run() throws {
-    let model = try FillMask(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+    let model = try FillMask(
+      model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
       precision: options.requestedPrecision)
     for predictions in try model.predict(try options.readTexts(), topK: topK) { try printJSONLine(predictions) }
   }
@@ -79,7 +82,8 @@ struct NERCommand: ParsableCommand {
   @OptionGroup var options: ModelOptions
 
   func run() throws {
-    let model = try TokenClassifier(model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
+    let model = try TokenClassifier(
+      model: options.modelURL, backend: options.backendKind, maxLength: options.maxLength,
       precision: options.requestedPrecision)
     for entities in try model.entities(try options.readTexts()) { try printJSONLine(entities) }
   }

@@ -92,7 +92,7 @@ struct GenerateCommand: AsyncParsableCommand {
       encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
       for start in stride(from: 0, to: texts.count, by: batchSize) {
         let chunk = Array(texts[start..<min(start + batchSize, texts.count)])
-        for result in try generator.generateResults(prompts: chunk, options: options) {
+        for result in try await generator.generateResults(prompts: chunk, options: options) {
           let line = try encoder.encode(
             Output(generatedText: result.text, tokenIds: result.tokenIds))
           try StandardStreams.write(String(decoding: line, as: UTF8.self) + "\n")

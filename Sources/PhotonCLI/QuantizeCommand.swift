@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Photon
+import PhotonTools
 
 /// `photon quantize`: a model folder with its linear weights stored at int8 or fp16.
 struct QuantizeCommand: ParsableCommand {

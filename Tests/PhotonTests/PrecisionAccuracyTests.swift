@@ -2,7 +2,9 @@ import Foundation
 import Photon
 import PhotonLoading
 import PhotonModels
+import PhotonOpenCL
 import PhotonTestSupport
+import PhotonTools
 import Testing
 
 /// The accuracy gates of fp16 and int8 weights on the real all-MiniLM-L6-v2, on both backends:

@@ -3,6 +3,7 @@ import Photon
 import PhotonLoading
 import PhotonModels
 import PhotonTestSupport
+import PhotonTools
 import Testing
 
 /// `photon quantize` folders, loaded at their stored precision, against `--precision` on the

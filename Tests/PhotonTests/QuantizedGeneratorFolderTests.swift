@@ -1,8 +1,10 @@
 import Foundation
 import Photon
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonTestSupport
+import PhotonTools
 import Testing
 
 /// `photon quantize` on GPT-2 and T5 folders: the folder, loaded at its stored precision, against

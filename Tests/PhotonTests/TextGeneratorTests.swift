@@ -40,7 +40,7 @@ struct TextGeneratorTests {
     for try await piece in generator.stream(prompt: "the quick brown fox", options: options) {
       streamed += piece
     }
-    #expect(streamed == (try generator.generate(prompt: "the quick brown fox", options: options)))
+    #expect(streamed == (try await generator.generate(prompt: "the quick brown fox", options: options)))
     #expect(!streamed.isEmpty)
   }
 

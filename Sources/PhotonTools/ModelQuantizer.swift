@@ -1,4 +1,5 @@
 import Foundation
+import Photon
 import PhotonCore
 import PhotonLoading
 import PhotonModels

@@ -1,7 +1,10 @@
 import Foundation
+import Photon
 import PhotonCPU
+import PhotonCore
 import PhotonLoading
 import PhotonModels
+import PhotonOpenCL
 
 /// Times an encoder's forward pass (random ids of one shape, full attention mask, the last hidden
 /// state read back to the host), llama-bench style: warm-up runs, then timed repetitions.

@@ -1,4 +1,6 @@
 import Foundation
+import Photon
+import PhotonCore
 
 /// The accuracy cost of a weight precision: pooled sentence embeddings at `precision` against
 /// fp32 on the same backend, so only the weight storage differs.
@@ -34,9 +36,11 @@ public enum EmbeddingAccuracy {
     batchSize: Int = 32
   ) throws -> Report {
     guard !texts.isEmpty else { throw PhotonError(.invalidInput, "accuracy needs at least one text") }
-    let reference = try SentenceEmbedder(model: model, backend: backend, maxLength: maxLength, precision: .fp32)
+    // One engine: both copies of the model on one device, compiled programs shared.
+    let engine = try Engine(backend: backend)
+    let reference = try SentenceEmbedder(model: model, engine: engine, maxLength: maxLength, precision: .fp32)
       .embed(texts, batchSize: batchSize)
-    let measured = try SentenceEmbedder(model: model, backend: backend, maxLength: maxLength, precision: precision)
+    let measured = try SentenceEmbedder(model: model, engine: engine, maxLength: maxLength, precision: precision)
       .embed(texts, batchSize: batchSize)
     var (minCosine, sum, maxAbs) = (Double.infinity, 0.0, 0.0)
     for (a, b) in zip(measured, reference) {

@@ -1,5 +1,8 @@
 import Foundation
+import Photon
 import PhotonCPU
+import PhotonCore
+import PhotonOpenCL
 
 /// Runs every encoder op on a backend (the OpenCL one, usually) and on the CPU reference with the same seeded
 /// inputs at MiniLM's sizes, and reports the largest difference per op: a self-check of a device.

@@ -1,4 +1,6 @@
 import Foundation
+import Photon
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 

@@ -1,7 +1,10 @@
 import Foundation
+import Photon
 import PhotonCPU
+import PhotonCore
 import PhotonLoading
 import PhotonModels
+import PhotonOpenCL
 
 /// Times generation with a decoder-only model at one shape, as `py_decode_bench.py` times PyTorch: a prefill over P
 /// random ids into a fresh KV cache, then N greedy single-token steps (argmax on the device, 4 bytes
