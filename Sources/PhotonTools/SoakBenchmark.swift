@@ -1,4 +1,5 @@
 import Foundation
+import PhotonCore
 import PhotonLoading
 import PhotonModels
 import PhotonOpenCL
