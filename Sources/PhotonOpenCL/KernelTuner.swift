@@ -116,7 +116,9 @@ public enum KernelTuner {
       do {
         let input = try backend.tensor(qkv, shape: [batch, length, 3 * channels])
         let maskTensor = try backend.tensor(ints: mask, shape: [batch, length])
-        let run = { try backend.attention(AttentionCall(.packed(input), heads: heads, scale: 0.17677669, mask: maskTensor)) }
+        let run = {
+          try backend.attention(AttentionCall(.packed(input), heads: heads, scale: 0.17677669, mask: maskTensor))
+        }
         let output = try backend.floats(run())
         // Variants are checked against each other: the first one's result is compared with the
         // CPU reference in the test suite; here a variant that disagrees by more than 1e-4 loses.
