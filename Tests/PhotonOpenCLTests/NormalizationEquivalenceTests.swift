@@ -60,19 +60,24 @@ struct NormalizationEquivalenceTests {
     RowShape(rows: 1, channels: 1), RowShape(rows: 7, channels: 33),
     RowShape(rows: 5, channels: 512),
   ])
-  func rmsNormRows(shape: RowShape) throws {
+  func rmsAndL2NormRows(shape: RowShape) throws {
     let gpu = try TestBackends.gpu()
     var random = SeededGenerator(seed: UInt64(shape.rows * 17 + shape.channels))
     let x = random.floats(shape.rows * shape.channels, in: -4...4)
+    let r = random.floats(shape.rows * shape.channels, in: -1...1)
     let g = random.floats(shape.channels, in: 0.5...1.5)
-    func run(_ backend: any Backend) throws -> [Float] {
-      try backend.floats(
-        backend.normalize(
-          backend.tensor(x, shape: [shape.rows, shape.channels]), residual: nil,
-          .rms(weight: backend.tensor(g, shape: [shape.channels]), eps: 1e-6)))
+    for (rms, withResidual) in [(true, false), (true, true), (false, true)] {
+      func run(_ backend: any Backend) throws -> [Float] {
+        let kind: Normalization = rms ? .rms(weight: try backend.tensor(g, shape: [shape.channels]), eps: 1e-6) : .l2
+        return try backend.floats(
+          backend.normalize(
+            backend.tensor(x, shape: [shape.rows, shape.channels]),
+            residual: withResidual ? backend.tensor(r, shape: [shape.rows, shape.channels]) : nil, kind))
+      }
+      expectClose(
+        try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5,
+        "\(shape.testDescription) rms=\(rms) residual=\(withResidual)")
     }
-    expectClose(
-      try run(gpu), try run(TestBackends.cpu), atol: 1e-5, rtol: 1e-5, shape.testDescription)
   }
 
   @Test("RMS norm, hand-computed")
