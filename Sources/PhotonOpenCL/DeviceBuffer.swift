@@ -182,7 +182,7 @@ public final class BufferPool: @unchecked Sendable {
       guard allocatedBytes + size <= budgetBytes else {
         throw PhotonError(
           .outOfMemory,
-          "\(purpose()) needs \(size) bytes (\(byteCount) rounded up to its bucket); \(allocatedBytes) bytes are in use by live tensors and the memory budget on \(info.name) is \(budgetBytes) bytes (OpenCLBackend.Options.memoryBudget, PHOTON_MEMORY_BUDGET)"
+          "\(purpose()) needs \(size) bytes\(size == byteCount ? "" : " (\(byteCount) rounded up to its bucket)"); \(allocatedBytes) bytes are in use by live tensors and the memory budget on \(info.name) is \(budgetBytes) bytes (OpenCLBackend.Options.memoryBudget, PHOTON_MEMORY_BUDGET)"
         )
       }
       // Reserved before the driver call, so concurrent requests cannot overshoot the budget.
