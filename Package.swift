@@ -12,6 +12,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     // `swift package generate-documentation --target Photon` (scripts/lint-docs.sh).
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
   ],
@@ -23,6 +24,7 @@ let package = Package(
     .systemLibrary(
       name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CMathVector", path: "Sources/CMathVector", providers: [.apt(["libc6-dev"])]),
+    .systemLibrary(name: "CStandardIO", path: "Sources/CStandardIO"),
 
     // The .cl sources, embedded into the binary at build time.
     .target(
@@ -43,7 +45,9 @@ let package = Package(
     .target(name: "PhotonCPU", dependencies: ["PhotonCore", "CBLAS", "CMathVector"]),
     .target(name: "PhotonOpenCL", dependencies: ["PhotonCore", "PhotonKernels", "COpenCL"]),
     .target(name: "PhotonLoading", dependencies: ["PhotonCore"]),
-    .target(name: "PhotonTokenizers", dependencies: ["PhotonCore"]),
+    .target(
+      name: "PhotonTokenizers",
+      dependencies: ["PhotonCore", .product(name: "HeapModule", package: "swift-collections")]),
     .target(name: "PhotonModels", dependencies: ["PhotonCore", "PhotonLoading"]),
     .target(
       name: "Photon",
@@ -59,8 +63,9 @@ let package = Package(
     .executableTarget(
       name: "PhotonCLI",
       dependencies: [
-        "Photon", "PhotonTools", "PhotonCore", "PhotonOpenCL",
+        "Photon", "PhotonTools", "PhotonCore", "PhotonOpenCL", "CStandardIO",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "HeapModule", package: "swift-collections"),
       ]),
 
     .target(name: "PhotonTestSupport", dependencies: ["PhotonCore"], path: "Tests/PhotonTestSupport"),

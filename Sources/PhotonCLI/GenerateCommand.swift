@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+
 import Photon
 
 struct GenerateCommand: AsyncParsableCommand {
@@ -94,20 +95,20 @@ struct GenerateCommand: AsyncParsableCommand {
         for result in try await generator.generateResults(prompts: chunk, options: options) {
           let line = try encoder.encode(
             Output(generatedText: result.text, tokenIds: result.tokenIds))
-          print(String(decoding: line, as: UTF8.self))
+          try StandardStreams.write(String(decoding: line, as: UTF8.self) + "\n")
         }
       }
       return
     }
     var text = prompt
     if text == nil {
-      var input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+      var input = String(decoding: try StandardStreams.readInput(), as: UTF8.self)
       if input.hasSuffix("\n") { input.removeLast() }
       text = input
     }
     for try await piece in generator.stream(prompt: text ?? "", options: options) {
-      FileHandle.standardOutput.write(Data(piece.utf8))
+      try StandardStreams.write(piece, flush: true)  // each piece as it comes
     }
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    try StandardStreams.write("\n")
   }
 }

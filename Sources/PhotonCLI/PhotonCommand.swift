@@ -10,4 +10,20 @@ struct PhotonCommand: AsyncParsableCommand {
       BenchCommand.self, AccuracyCommand.self, QuantizeCommand.self, TuneCommand.self, CheckCommand.self,
       DevicesCommand.self, BenchGEMMCommand.self,
     ])
+
+  /// ArgumentParser's main, plus one check at the end that standard output took everything
+  /// (`print` reports nothing: a full disk would otherwise exit 0 with the output lost).
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var command = command as? any AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+      try StandardStreams.finish()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }

@@ -86,3 +86,23 @@ public enum Quantization {
     }
   }
 }
+
+extension Array where Element == Float {
+  /// Index of the first NaN or infinite value, or nil. One vectorised pass (`x·0` is NaN exactly
+  /// for non-finite `x`, and a NaN poisons the lane sums) before the scalar search for the index.
+  public var firstNonFiniteIndex: Int? {
+    withUnsafeBufferPointer { values in
+      var sums = SIMD16<Float>()
+      let whole = values.count / 16 * 16
+      var i = 0
+      while i < whole {
+        sums += SIMD16<Float>(values[i..<(i + 16)]) * 0
+        i += 16
+      }
+      var tail: Float = 0
+      for j in whole..<values.count { tail += values[j] * 0 }
+      if sums.sum() + tail == 0 { return nil }
+      return values.firstIndex { !$0.isFinite }
+    }
+  }
+}

@@ -38,8 +38,15 @@ enum JSONErrors {
         // Malformed text. Depending on the platform, the underlying error says where ("line L,
         // column C" or "around character N") or is absent; JSONSerialization always says.
         var detail = context.underlyingError.map(underlyingDescription) ?? context.debugDescription
-        if let data, !detail.contains("line"), let syntax = syntaxError(in: data) {
-          detail = syntax
+        if let data {
+          if let syntax = syntaxError(in: data) {
+            if !detail.contains("line") { detail = syntax }
+          } else {
+            // Well-formed text the decoder still refused: a number that does not fit its field,
+            // which Foundation reports without the key.
+            let hint = JSONScan(Array(data)).numberHint
+            if !hint.isEmpty { return hint }
+          }
         }
         return "malformed JSON: \(detail)"
       }

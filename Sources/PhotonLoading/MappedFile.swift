@@ -22,7 +22,9 @@ final class MappedFile: @unchecked Sendable {
   init(url: URL) throws {
     self.url = url
     let path = url.path
-    let fd = open(path, O_RDONLY)
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; the
+    // regular-file check below then refuses it. (It changes nothing for a regular file.)
+    let fd = open(path, O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else {
       let reason = String(cString: strerror(errno))
       throw PhotonError(.invalidFile, "\(path): cannot open: \(reason)")
@@ -34,7 +36,7 @@ final class MappedFile: @unchecked Sendable {
       throw PhotonError(.invalidFile, "\(path): cannot stat: \(reason)")
     }
     guard (info.st_mode & S_IFMT) == S_IFREG else {
-      throw PhotonError(.invalidFile, "\(path): not a regular file")
+      throw PhotonError(.invalidFile, "\(path): not a regular file (a directory, FIFO or device)")
     }
     let size = Int(info.st_size)
     if size == 0 {

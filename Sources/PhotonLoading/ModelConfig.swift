@@ -118,6 +118,7 @@ enum ConfigFile {
   static let fileKey = CodingUserInfoKey(rawValue: "photon.configFile")!
 
   static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
+    try JSONScan(Array(data)).check(file: file)
     let decoder = JSONDecoder()
     decoder.userInfo[fileKey] = file
     do {

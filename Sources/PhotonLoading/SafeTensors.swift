@@ -142,8 +142,10 @@ public final class SafeTensorsFile: Sendable {
     let dataLength = bytes.count - dataStart
 
     var tensors: [String: SafeTensorInfo] = [:]
-    for (name, entry) in header.entries {
-      tensors[name] = try Self.validate(entry, name: name, dataLength: dataLength, path: path)
+    // In a fixed order (the header is a dictionary), so a bad file names the same tensor each run.
+    for (name, entry) in header.entries.sorted(by: { $0.key < $1.key }) {
+      tensors[name] = try Self.validate(
+        entry, name: name, dataStart: dataStart, dataLength: dataLength, path: path)
     }
     // Spans sorted by start must each begin at or after the furthest end seen so far. (Empty
     // tensors own no bytes and cannot overlap anything.)
@@ -309,6 +311,7 @@ extension SafeTensorsFile {
       throw PhotonError(
         .invalidFile, "\(path): header (byte offset 8, \(data.count) bytes) is not a JSON object")
     }
+    try JSONScan(Array(data)).check(file: "\(path): header (byte offset 8)")
     do {
       return try JSONDecoder().decode(Header.self, from: data)
     } catch let error as DecodingError {
@@ -320,7 +323,7 @@ extension SafeTensorsFile {
   }
 
   fileprivate static func validate(
-    _ entry: HeaderEntry, name: String, dataLength: Int, path: String
+    _ entry: HeaderEntry, name: String, dataStart: Int, dataLength: Int, path: String
   ) throws -> SafeTensorInfo {
     guard let dtype = SafeTensorsDType(rawValue: entry.dtype) else {
       let known = SafeTensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
@@ -342,7 +345,7 @@ extension SafeTensorsFile {
     guard end <= dataLength else {
       throw PhotonError(
         .invalidFile,
-        "\(path): tensor '\(name)': data_offsets [\(begin), \(end)] run past the data section (\(dataLength) bytes, ending at file byte offset \(8 + dataLength))"
+        "\(path): tensor '\(name)': data_offsets [\(begin), \(end)] run past the data section (\(dataLength) bytes after the \(dataStart) bytes of length field and header: file byte offsets \(dataStart)..<\(dataStart + dataLength)); the tensor would end at file byte offset \(dataStart + end) — is the file truncated?"
       )
     }
     var bytes = dtype.byteSize

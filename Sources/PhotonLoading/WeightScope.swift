@@ -86,7 +86,16 @@ public struct WeightScope: Sendable {
         .shapeMismatch,
         "\(weights.url.path): tensor \(spelled) has shape \(actual), expected \(shape)")
     }
-    return try weights.floats(found)
+    let tensor = try weights.floats(found)
+    // At load, by name: a NaN weight would otherwise surface as garbage output, or an error at
+    // output time that names nothing.
+    if let index = tensor.values.firstNonFiniteIndex {
+      throw PhotonError(
+        .invalidFile,
+        "\(weights.url.path): tensor '\(found)' holds \(tensor.values[index]) at element \(index) (shape \(tensor.shape)); weights must be finite"
+      )
+    }
+    return tensor
   }
 
   /// Spellings to try for a full name, in order, without duplicates.

@@ -17,29 +17,62 @@ enum Segment {
   case token(Int32)
 }
 
-/// Finds added tokens in text: leftmost match, longest token first (HF uses a leftmost-longest
-/// Aho-Corasick automaton; tokens are few, so a table by first scalar does the same).
+/// Finds added tokens in text: leftmost match, longest token first (as HF's leftmost-longest
+/// Aho-Corasick automaton). A trie over scalars: each position costs at most the length of the
+/// longest token sharing its prefix, however many tokens there are.
 struct AddedTokenMatcher: Sendable {
-  private var byFirst: [Unicode.Scalar: [AddedToken]] = [:]
+  private let tokens: [AddedToken]
+  /// `node << 32 | scalar` → child node; node 0 is the root.
+  private var children: [UInt64: Int32] = [:]
+  /// Tokens ending at each node, in the order `tokenizer.json` lists them.
+  private var ending: [[Int32]] = [[]]
 
   init(_ tokens: [AddedToken]) {
-    for token in tokens where !token.content.isEmpty {
-      byFirst[token.content[0], default: []].append(token)
+    self.tokens = tokens
+    for (index, token) in tokens.enumerated() where !token.content.isEmpty {
+      var node: Int32 = 0
+      for c in token.content {
+        let key = UInt64(node) << 32 | UInt64(c.value)
+        if let child = children[key] {
+          node = child
+        } else {
+          let child = Int32(ending.count)
+          ending.append([])
+          children[key] = child
+          node = child
+        }
+      }
+      ending[Int(node)].append(Int32(index))
     }
-    for key in byFirst.keys { byFirst[key]!.sort { $0.content.count > $1.content.count } }
   }
 
-  var isEmpty: Bool { byFirst.isEmpty }
+  var isEmpty: Bool { children.isEmpty }
+
+  /// The longest token at `i` whose single-word rule holds, if any.
+  private func match(in text: ArraySlice<Unicode.Scalar>, at i: Int) -> AddedToken? {
+    var node: Int32 = 0
+    var found: [Int32] = []  // nodes where a token ends, shortest first
+    var j = i
+    while j < text.endIndex, let child = children[UInt64(node) << 32 | UInt64(text[j].value)] {
+      node = child
+      if !ending[Int(node)].isEmpty { found.append(node) }
+      j += 1
+    }
+    for node in found.reversed() {
+      for index in ending[Int(node)] where singleWordRuleHolds(tokens[Int(index)], in: text, at: i) {
+        return tokens[Int(index)]
+      }
+    }
+    return nil
+  }
 
   func split(_ text: ArraySlice<Unicode.Scalar>) -> [Segment] {
-    guard !byFirst.isEmpty else { return [.text(text, start: 0)] }
+    guard !isEmpty else { return [.text(text, start: 0)] }
     var segments: [Segment] = []
     var pendingStart = text.startIndex
     var i = text.startIndex
     while i < text.endIndex {
-      guard let candidates = byFirst[text[i]],
-        let token = candidates.first(where: { matches($0, in: text, at: i) })
-      else {
+      guard let token = match(in: text, at: i) else {
         i += 1
         continue
       }
@@ -65,11 +98,11 @@ struct AddedTokenMatcher: Sendable {
     return segments
   }
 
-  private func matches(
+  /// A `single_word` token must not touch a word character on either side.
+  private func singleWordRuleHolds(
     _ token: AddedToken, in text: ArraySlice<Unicode.Scalar>, at i: Int
   ) -> Bool {
     let end = i + token.content.count
-    guard end <= text.endIndex, text[i..<end].elementsEqual(token.content) else { return false }
     if token.singleWord {
       // Not inside a word: no word character just before or after.
       func isWord(_ c: Unicode.Scalar) -> Bool { c.isLetter || c.isNumber || c == "_" }

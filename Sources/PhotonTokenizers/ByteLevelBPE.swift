@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 
 /// GPT-2's byte-level encoding: every byte becomes one printable scalar, so a BPE vocabulary over
 /// those scalars covers any text without an unknown token.
@@ -151,23 +152,64 @@ struct BPEModel: Sendable {
       if !(fuseUnknown && lastWasUnknown) { symbols.append(unknownId) }
       lastWasUnknown = true
     }
-    // Merge the lowest-ranked adjacent pair (leftmost on ties) until none is in the merge table.
-    while symbols.count > 1 {
-      var best: (rank: Int32, id: Int32, index: Int)? = nil
-      for i in 0..<(symbols.count - 1) {
-        let pair =
-          UInt64(UInt32(bitPattern: symbols[i])) << 32
-          | UInt64(UInt32(bitPattern: symbols[i + 1]))
-        if let merge = merges[pair], best == nil || merge.rank < best!.rank {
-          best = (merge.rank, merge.id, i)
-        }
-      }
-      guard let best else { break }
-      symbols[best.index] = best.id
-      symbols.remove(at: best.index + 1)
-    }
-    cache[key] = symbols
+    symbols = merge(symbols)
+    if word.count <= WordCache.maxWordLength { cache[key] = symbols }
     out.append(contentsOf: symbols)
+  }
+
+  /// Applies merges lowest rank first (leftmost on ties) until no adjacent pair has one, as
+  /// `tokenizers`' `Word::merge_all`: a heap of candidate pairs over a linked list of symbols, so a
+  /// word of n symbols takes O(n log n) instead of a rescan per merge.
+  func merge(_ symbols: [Int32]) -> [Int32] {
+    let n = symbols.count
+    guard n > 1 else { return symbols }
+    var ids = symbols
+    var next = Array(1...n)  // n: none
+    var previous = Array(-1..<(n - 1))  // -1: none
+    var alive = [Bool](repeating: true, count: n)
+    var queue = Heap<Candidate>()
+    func push(_ left: Int) {
+      let right = next[left]
+      guard right < n, let merge = merges[Self.pairKey(ids[left], ids[right])] else { return }
+      queue.insert(Candidate(rank: merge.rank, position: left, id: merge.id))
+    }
+    for i in 0..<(n - 1) { push(i) }
+    while let top = queue.popMin() {
+      let left = top.position
+      // Stale entries: the left symbol was merged away, or its pair changed since the push.
+      guard alive[left], next[left] < n,
+        merges[Self.pairKey(ids[left], ids[next[left]])]?.id == top.id
+      else { continue }
+      let right = next[left]
+      ids[left] = top.id
+      alive[right] = false
+      next[left] = next[right]
+      if next[right] < n { previous[next[right]] = left }
+      if previous[left] >= 0 { push(previous[left]) }
+      push(left)
+    }
+    var merged: [Int32] = []
+    var i = 0
+    while i < n {
+      merged.append(ids[i])
+      i = next[i]
+    }
+    return merged
+  }
+
+  static func pairKey(_ left: Int32, _ right: Int32) -> UInt64 {
+    UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+  }
+
+  /// A pair that may merge: ordered by rank, then position (leftmost first).
+  struct Candidate: Comparable {
+    let rank: Int32
+    let position: Int
+    let id: Int32
+
+    static func < (a: Candidate, b: Candidate) -> Bool {
+      (a.rank, a.position) < (b.rank, b.position)
+    }
   }
 }
 
@@ -176,6 +218,8 @@ final class WordCache: @unchecked Sendable {
   private var storage: [String: [Int32]] = [:]
   private let lock = NSLock()
   private let capacity = 50_000
+  /// Longer words are not cached (as `tokenizers`): they are rare, and one could hold megabytes.
+  static let maxWordLength = 256
 
   subscript(key: String) -> [Int32]? {
     get {

@@ -19,6 +19,7 @@ struct JSONValue {
   }
 
   static func parse(data: Data, file: String) throws -> JSONValue {
+    try JSONScan(Array(data)).check(file: file)
     do {
       let raw = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
       return JSONValue(raw: raw, path: "", file: file)
@@ -70,6 +71,22 @@ struct JSONValue {
   func int() throws -> Int {
     guard let i = raw as? Int else { throw failure("an integer") }
     return i
+  }
+
+  /// A token id: an integer in `0..<Int32.max`, so `id + 1` (a table size) never overflows.
+  func tokenId() throws -> Int32 {
+    guard let i = raw as? Int, i >= 0, i < Int(Int32.max) else {
+      throw failure("a token id (an integer from 0 to \(Int32.max - 1))")
+    }
+    return Int32(i)
+  }
+
+  /// An integer that fits in Int32 (type ids and other small integers).
+  func int32() throws -> Int32 {
+    guard let i = raw as? Int, let value = Int32(exactly: i) else {
+      throw failure("an integer from \(Int32.min) to \(Int32.max)")
+    }
+    return value
   }
 
   func double() throws -> Double {

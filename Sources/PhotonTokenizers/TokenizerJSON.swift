@@ -22,7 +22,16 @@ struct TokenizerJSON {
     // Ids → strings: the model's vocabulary, then added tokens (which may extend it).
     var tokenToId = vocab
     for token in addedTokens { tokenToId[token.content.string] = token.id }
-    let size = Int((tokenToId.values.max() ?? -1) + 1)
+    let size = Int(tokenToId.values.max() ?? -1) + 1
+    // The id → token table is dense: a lone huge id would make it gigabytes. Real vocabularies
+    // number their tokens densely; allow generous gaps, refuse the rest by name.
+    let limit = 2 * tokenToId.count + 1024
+    if size > limit, let (token, id) = tokenToId.max(by: { $0.value < $1.value }) {
+      throw PhotonError(
+        .invalidFile,
+        "\(file): token \"\(token)\" has id \(id), far beyond the \(tokenToId.count) tokens defined (ids above \(limit - 1) are refused: the id table would need \(size) entries)"
+      )
+    }
     var idToToken = [String?](repeating: nil, count: size)
     for (token, id) in vocab where id >= 0 { idToToken[Int(id)] = token }
     for token in addedTokens where token.id >= 0 { idToToken[Int(token.id)] = token.content.string }
@@ -49,7 +58,7 @@ struct TokenizerJSON {
     tokenizer.sepTokenId = sep
     if let padding = root["padding"], !padding.isNull {
       let object = try padding.object()
-      tokenizer.padTokenId = try object["pad_id"]?.optionalInt().map(Int32.init)
+      tokenizer.padTokenId = try object["pad_id"].flatMap { $0.isNull ? nil : try $0.tokenId() }
       if tokenizer.padTokenId == nil, let name = try object.optionalString("pad_token") {
         tokenizer.padTokenId = tokenToId[name]
       }
@@ -67,7 +76,7 @@ struct TokenizerJSON {
     return try list.array().map { item in
       let o = try item.object()
       return AddedToken(
-        id: Int32(try o.required("id").int()),
+        id: try o.required("id").tokenId(),
         content: Array(try o.required("content").string().unicodeScalars),
         special: try o.bool("special", default: false),
         normalized: try o.bool("normalized", default: false),
@@ -126,7 +135,7 @@ struct TokenizerJSON {
           throw PhotonError(
             .invalidFile, "\(file): \(item.path) makes \"\(merged)\", which is not in model.vocab")
         }
-        let key = UInt64(UInt32(bitPattern: l)) << 32 | UInt64(UInt32(bitPattern: r))
+        let key = BPEModel.pairKey(l, r)
         if merges[key] == nil { merges[key] = (Int32(rank), id) }
       }
       var unknownId: Int32? = nil
@@ -176,9 +185,11 @@ struct TokenizerJSON {
     var vocab: [String: Int32] = [:]
     vocab.reserveCapacity(dict.count)
     for (token, id) in dict {
-      guard let id = id as? Int, id >= 0, id <= Int(Int32.max) else {
+      guard let id = id as? Int, id >= 0, id < Int(Int32.max) else {
         throw PhotonError(
-          .invalidFile, "\(file): \(value.path)[\"\(token)\"] should be a non-negative integer id")
+          .invalidFile,
+          "\(file): \(value.path)[\"\(token)\"] should be a token id (an integer from 0 to \(Int32.max - 1)), got \(id)"
+        )
       }
       vocab[token] = Int32(id)
     }
@@ -332,7 +343,7 @@ struct TokenizerJSON {
         let tableObject = try table.object()
         for name in tableObject.dict.keys {
           let entry = try tableObject.required(name).object()
-          specials[name] = try entry.required("ids").array().map { Int32(try $0.int()) }
+          specials[name] = try entry.required("ids").array().map { try $0.tokenId() }
         }
       }
       func template(_ key: String) throws -> [PostProcessor.Piece] {
@@ -342,7 +353,8 @@ struct TokenizerJSON {
             let s = try sequence.object()
             let id = try s.string("id", default: "A")
             guard id == "A" || id == "B" else { throw s.unsupported("template sequence", id) }
-            return .sequence(second: id == "B", typeId: Int32(try s.int("type_id", default: 0)))
+            return .sequence(
+              second: id == "B", typeId: try s["type_id"].flatMap { $0.isNull ? nil : try $0.int32() } ?? 0)
           }
           if let special = piece["SpecialToken"] {
             let s = try special.object()
@@ -351,7 +363,7 @@ struct TokenizerJSON {
               throw PhotonError(
                 .invalidFile, "\(file): \(s.path).id \"\(name)\" is not in special_tokens")
             }
-            return .special(ids: ids, typeId: Int32(try s.int("type_id", default: 0)))
+            return .special(ids: ids, typeId: try s["type_id"].flatMap { $0.isNull ? nil : try $0.int32() } ?? 0)
           }
           throw item.failure("{\"Sequence\": …} or {\"SpecialToken\": …}")
         }
@@ -394,7 +406,7 @@ struct TokenizerJSON {
   private func parseSpecialPair(_ value: JSONValue) throws -> Int32 {
     let pair = try value.array()
     guard pair.count == 2 else { throw value.failure("a [token, id] pair") }
-    return Int32(try pair[1].int())
+    return try pair[1].tokenId()
   }
 
   // MARK: Decoders

@@ -191,8 +191,9 @@ public enum ModelQuantizer {
     }
     let weightsURL = output.appendingPathComponent("model.safetensors")
     try writer.write(to: weightsURL)
-    try writeConfig(from: folder.configURL, to: output.appendingPathComponent("config.json"), precision: precision)
     let copied = try copyOtherFiles(from: model, to: output)
+    // Last: until config.json is there, an interrupted run leaves no folder that loads as a model.
+    try writeConfig(from: folder.configURL, to: output.appendingPathComponent("config.json"), precision: precision)
 
     return Report(
       output: output.path, precision: precision.rawValue, linearWeights: linear, otherTensors: infos.count - linear,
@@ -211,8 +212,15 @@ public enum ModelQuantizer {
   private static func prepare(output: URL, source: URL, force: Bool) throws {
     let files = FileManager.default
     let resolvedOutput = output.standardizedFileURL.resolvingSymlinksInPath().path
-    guard resolvedOutput != source.standardizedFileURL.resolvingSymlinksInPath().path else {
+    let resolvedSource = source.standardizedFileURL.resolvingSymlinksInPath().path
+    guard resolvedOutput != resolvedSource else {
       throw PhotonError(.invalidArgument, "--out \(output.path) is the model folder itself; choose another folder")
+    }
+    // Inside the source, copying the source's files would copy the output into itself.
+    guard !resolvedOutput.hasPrefix(resolvedSource.hasSuffix("/") ? resolvedSource : resolvedSource + "/") else {
+      throw PhotonError(
+        .invalidArgument,
+        "--out \(output.path) is inside the model folder \(source.path); choose a folder outside it")
     }
     var isDirectory: ObjCBool = false
     if files.fileExists(atPath: output.path, isDirectory: &isDirectory) {

@@ -9,14 +9,8 @@ struct CLITests {
 
   /// Runs the `photon` built next to this test bundle.
   static func photon(_ arguments: [String], input: Data = Data()) throws -> (status: Int32, stdout: String, stderr: String) {
-    // The executable sits beside the test bundle in the build products folder.
-    let bundle = Bundle(for: Marker.self).bundleURL
-    let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("photon") }
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-      throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
-    }
     let process = Process()
-    process.executableURL = binary
+    process.executableURL = try binary()
     process.arguments = arguments
     process.currentDirectoryURL = repository
     let (stdin, stdout, stderr) = (Pipe(), Pipe(), Pipe())
@@ -30,6 +24,16 @@ struct CLITests {
     let err = stderr.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+  }
+
+  /// The executable, which sits beside the test bundle in the build products folder.
+  static func binary() throws -> URL {
+    let bundle = Bundle(for: Marker.self).bundleURL
+    let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("photon") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+      throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: candidates.map(\.path).joined(separator: ", ")])
+    }
+    return binary
   }
 
   final class Marker {}

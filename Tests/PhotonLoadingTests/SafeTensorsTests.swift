@@ -158,6 +158,36 @@ import Testing
     }
   }
 
+  @Test func truncatedFileNamesOneTensorAndTrueFileOffsets() throws {
+    // Two tensors both past the end: the same one is named every time (the header is a
+    // dictionary), and the offsets count the 8-byte length and the header.
+    let dir = try TemporaryDirectory()
+    let whole = SafeTensorsBuilder.file([
+      SafeTensorsBuilder.f32("b", [4], [1, 2, 3, 4]), SafeTensorsBuilder.f32("a", [4], [5, 6, 7, 8]),
+    ])
+    let url = try dir.write("cut.safetensors", bytes: Array(whole.dropLast(20)))
+    let headerEnd = whole.count - 32
+    for _ in 0..<5 {
+      expectPhotonError(
+        .invalidFile,
+        mentioning: [
+          "tensor 'a'", "data_offsets [16, 32]", "12 bytes after the \(headerEnd) bytes of length field and header",
+          "end at file byte offset \(headerEnd + 32)",
+        ]
+      ) { _ = try SafeTensorsFile(url: url) }
+    }
+  }
+
+  @Test func fifoIsRefusedWithoutWaitingForAWriter() throws {
+    // open() on a FIFO blocks until a writer comes; the file must be refused at once instead.
+    let dir = try TemporaryDirectory()
+    let url = dir.url.appendingPathComponent("model.safetensors")
+    #expect(mkfifo(url.path, 0o600) == 0)
+    expectPhotonError(.invalidFile, mentioning: ["model.safetensors", "not a regular file"]) {
+      _ = try SafeTensorsFile(url: url)
+    }
+  }
+
   @Test func headerLengthLargerThanTheFile() throws {
     let dir = try TemporaryDirectory()
     let url = try dir.write(

@@ -204,4 +204,30 @@ import Testing
       _ = try ModelWeights(url: index)
     }
   }
+
+  @Test(arguments: [Float.nan, .infinity, -.infinity])
+  func nonFiniteWeightsAreNamedAtLoad(bad: Float) throws {
+    let dir = try TemporaryDirectory()
+    var values = [Float](repeating: 0.5, count: 37)  // not a multiple of the 16-lane pass
+    for index in [36, 20, 3] {
+      values[index] = bad
+      let url = try dir.write(
+        "m\(index).safetensors",
+        bytes: SafeTensorsBuilder.file([SafeTensorsBuilder.f32("layer.weight", [37], values)]))
+      let scope = try ModelWeights(url: url).scope()
+      expectPhotonError(.invalidFile, mentioning: ["m\(index).safetensors", "'layer.weight'", "element \(index)"]) {
+        _ = try scope.tensor("layer.weight", shape: [37])
+      }
+    }
+  }
+
+  @Test func firstNonFiniteIndexFindsTheFirst() {
+    #expect([Float](repeating: 1, count: 100).firstNonFiniteIndex == nil)
+    #expect([Float]().firstNonFiniteIndex == nil)
+    var values = [Float](repeating: -3e38, count: 100)  // large but finite: no false alarm
+    #expect(values.firstNonFiniteIndex == nil)
+    values[99] = .nan
+    values[40] = .infinity
+    #expect(values.firstNonFiniteIndex == 40)
+  }
 }

@@ -196,6 +196,24 @@ struct QuantizedFolderTests {
     }
     #expect(itself?.code == .invalidArgument)
   }
+
+  @Test func outputInsideTheModelFolderIsRefusedBeforeWriting() throws {
+    // It once copied the folder into itself, a thousand levels deep, inside the source model.
+    let scratch = Scratch()
+    let source = try SyntheticBert.write(to: scratch.folder("model"))
+    let before = try FileManager.default.contentsOfDirectory(atPath: source.path).sorted()
+    for inside in ["q8", "sub/q8", "./q8"] {
+      let out = source.appendingPathComponent(inside)
+      let error = #expect(throws: PhotonError.self) {
+        try ModelQuantizer.quantize(model: source, precision: .int8, output: out, force: true)
+      }
+      #expect(error?.code == .invalidArgument)
+      #expect(error?.message.contains("inside the model folder") == true, "\(String(describing: error))")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: source.path).sorted() == before)
+    // A sibling whose name merely starts with the source's is fine.
+    try ModelQuantizer.quantize(model: source, precision: .int8, output: scratch.folder("model-q8"))
+  }
 }
 
 /// A one-layer BERT with hidden size 40 and intermediate size 72 (neither a multiple of 32),
