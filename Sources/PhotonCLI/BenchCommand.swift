@@ -30,7 +30,10 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Model folder (default: $PHOTON_MODEL, else Models/all-MiniLM-L6-v2).")
   var model: String?
   @Option(help: "cpu or gpu.") var backend: BackendKind?
-  @Option(help: "Linear weights as fp32, fp16 or int8 (encoders; with --generate GPT-2's Conv1D weights and LM head). Default: the folder's own (fp32 unless written by photon quantize).")
+  @Option(
+    help:
+      "Linear weights as fp32, fp16 or int8 (encoders; with --generate GPT-2's Conv1D weights and LM head). Default: the folder's own (fp32 unless written by photon quantize)."
+  )
   var precision: Precision?
   @Option(help: "Sequences per batch.") var batch = 1
   @Option(help: "Tokens per sequence.") var seq = 128
@@ -40,13 +43,16 @@ struct BenchCommand: ParsableCommand {
   var generate = false
   @Option(help: "Prompt tokens (--generate).") var promptLen = 128
   @Option(help: "New tokens per run (--generate).") var newTokens = 128
-  @Option(help: "Random weights for a named config instead of --model: gpt2-small, gpt2-medium, distilgpt2 (--generate).")
+  @Option(
+    help: "Random weights for a named config instead of --model: gpt2-small, gpt2-medium, distilgpt2 (--generate).")
   var randomConfig: String?
   @Option(help: "Seed of the random weights (--random-config) or shapes (--soak).") var seed: UInt64 = 0
   @Option(help: "Encoder passes at random shapes, to watch device memory (gpu).") var soak: Int?
   @Option(help: "Largest batch (--soak).") var maxBatch = 32
   @Option(help: "Longest sequence (--soak; default: the model's limit).") var maxLength: Int?
-  @Option(help: "Device memory budget for --soak: bytes, or 512M, 2G (default: $PHOTON_MEMORY_BUDGET, else 3/4 of the device's).")
+  @Option(
+    help:
+      "Device memory budget for --soak: bytes, or 512M, 2G (default: $PHOTON_MEMORY_BUDGET, else 3/4 of the device's).")
   var memoryBudget: String?
   @Flag(help: "Exact-size device buffers instead of size buckets (--soak).") var exactBuckets = false
   @Flag(help: "Per-kernel device time from OpenCL profiling events (gpu).") var profile = false
@@ -54,7 +60,9 @@ struct BenchCommand: ParsableCommand {
 
   func validate() throws {
     guard batch > 0, seq > 0 else { throw ValidationError("--batch and --seq must be positive, got \(batch)×\(seq)") }
-    guard (iterations ?? 1) > 0, (warmup ?? 0) >= 0 else { throw ValidationError("--iterations must be > 0 and --warmup ≥ 0") }
+    guard (iterations ?? 1) > 0, (warmup ?? 0) >= 0 else {
+      throw ValidationError("--iterations must be > 0 and --warmup ≥ 0")
+    }
     guard promptLen > 0, newTokens > 0 else {
       throw ValidationError("--prompt-len and --new-tokens must be positive, got \(promptLen), \(newTokens)")
     }
@@ -73,15 +81,20 @@ struct BenchCommand: ParsableCommand {
     if let soak { return try runSoak(passes: soak) }
     let iterations = iterations ?? 10
     let warmup = warmup ?? 2
-    let url = URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
+    let url = URL(
+      fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
     let kind = backend ?? .preferred
-    var benchmark = EncoderBenchmark(batch: batch, sequence: seq, iterations: iterations, warmup: warmup, profile: profile)
+    var benchmark = EncoderBenchmark(
+      batch: batch, sequence: seq, iterations: iterations, warmup: warmup, profile: profile)
     benchmark.precision = precision
     let result = try benchmark.run(model: url, backend: kind, progress: Self.progress)
     if json { return try Self.printJSON(result) }
     print("\(url.lastPathComponent) on \(result.device) (\(result.backend)), \(batch)×\(seq), \(iterations) runs")
     print(String(format: "median %.3f ms  p90 %.3f ms  min %.3f ms", result.medianMs, result.p90Ms, result.minMs))
-    print(String(format: "%.0f tokens/s  %.1f sentences/s  %.1f GFLOP/s", result.tokensPerS, result.sentencesPerS, result.gflops))
+    print(
+      String(
+        format: "%.0f tokens/s  %.1f sentences/s  %.1f GFLOP/s", result.tokensPerS, result.sentencesPerS, result.gflops)
+    )
     Self.printCounters(result.counters, per: "pass")
     print("memory: weights \(result.weightBytes) B, peak activations \(result.peakActivationBytes) B")
     if let kernels = result.kernels { Self.printKernels(kernels, per: "pass") }
@@ -107,20 +120,23 @@ struct BenchCommand: ParsableCommand {
     )
     print(
       String(
-        format: "prefill %.2f ms  decode %.3f ms/token (p90 %.3f)  %.1f tokens/s  (model built in %.1f s)", result.prefillMs,
+        format: "prefill %.2f ms  decode %.3f ms/token (p90 %.3f)  %.1f tokens/s  (model built in %.1f s)",
+        result.prefillMs,
         result.decodeMsPerToken, result.decodeP90Ms, result.decodeTokensPerS, result.loadS))
     Self.printCounters(result.counters, per: "decode step")
     print("memory: weights \(result.weightBytes) B")
     if let kernels = result.kernels {
       let total = Self.printKernels(kernels, per: "decode step")
       if let head = result.lmHeadMs {
-        print(String(format: "  of which the LM head's GEMM alone: %.3f ms (%.1f%%)", head, head / max(total, 1e-9) * 100))
+        print(
+          String(format: "  of which the LM head's GEMM alone: %.3f ms (%.1f%%)", head, head / max(total, 1e-9) * 100))
       }
     }
   }
 
   func runSoak(passes: Int) throws {
-    let url = URL(fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
+    let url = URL(
+      fileURLWithPath: model ?? ProcessInfo.processInfo.environment["PHOTON_MODEL"] ?? "Models/all-MiniLM-L6-v2")
     let benchmark = SoakBenchmark(
       passes: passes, maxBatch: maxBatch, maxLength: maxLength, seed: seed,
       memoryBudget: memoryBudget.flatMap(SoakBenchmark.byteCount), exactBuckets: exactBuckets, warmupPasses: warmup)
@@ -163,7 +179,9 @@ struct BenchCommand: ParsableCommand {
     print("kernel time per \(unit) (\(String(format: "%.2f", total)) ms on the device):")
     for kernel in kernels {
       print(
-        String(format: "  %7.3f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100, kernel.launches)
+        String(
+          format: "  %7.3f ms  %5.1f%%  %4d×  ", kernel.milliseconds, kernel.milliseconds / max(total, 1e-9) * 100,
+          kernel.launches)
           + kernel.name)
     }
     return total

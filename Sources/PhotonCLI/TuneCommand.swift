@@ -16,7 +16,8 @@ struct TuneCommand: ParsableCommand {
   func run() throws {
     let device = try OpenCLDevice.select()
     let choice = try KernelTuner.choice(
-      for: device, in: ProgramCompiler.defaultCacheDirectory, includeCLBlast: true, force: true, budgetSeconds: .infinity)
+      for: device, in: ProgramCompiler.defaultCacheDirectory, includeCLBlast: true, force: true,
+      budgetSeconds: .infinity)
     if json {
       try printJSONLine(choice)
       return

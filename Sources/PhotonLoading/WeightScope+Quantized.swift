@@ -59,7 +59,8 @@ extension WeightScope {
       if let index = bits.firstIndex(where: { $0 & 0x7C00 == 0x7C00 }) {
         throw PhotonError(
           .invalidArgument,
-          "\(path): linear weight '\(found)' element \(index) is \(Float(Float16(bitPattern: bits[index]))); cannot store it as fp16")
+          "\(path): linear weight '\(found)' element \(index) is \(Float(Float16(bitPattern: bits[index]))); cannot store it as fp16"
+        )
       }
       return .half(bits)
     case (_, .some(let precision)) where !allowFloat:
@@ -122,7 +123,8 @@ extension WeightScope {
     guard let file = weights.file(containing: name) else { throw weights.missing(name, tried: [name]) }
     return try file.withRawBytes(name) { info, bytes in
       guard info.dtype.byteSize == MemoryLayout<T>.stride else {
-        throw PhotonError(.unsupported, "\(file.url.path): tensor '\(name)' is \(info.dtype.rawValue), not read as \(T.self)")
+        throw PhotonError(
+          .unsupported, "\(file.url.path): tensor '\(name)' is \(info.dtype.rawValue), not read as \(T.self)")
       }
       // The data section need not be aligned for T: copy the bytes (little-endian, as the host).
       return [T](unsafeUninitializedCapacity: info.count) { buffer, initialized in

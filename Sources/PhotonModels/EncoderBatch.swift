@@ -14,7 +14,8 @@ public struct EncoderBatch: Sendable, Equatable {
     else {
       throw PhotonError(
         .shapeMismatch,
-        "batch of \(batchSize)×\(length) needs \(batchSize * length) ids, mask values and type ids; got \(ids.count), \(attentionMask.count), \(tokenTypeIds?.count ?? ids.count)")
+        "batch of \(batchSize)×\(length) needs \(batchSize * length) ids, mask values and type ids; got \(ids.count), \(attentionMask.count), \(tokenTypeIds?.count ?? ids.count)"
+      )
     }
     self.ids = ids
     self.attentionMask = attentionMask

@@ -92,27 +92,33 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     self.device = device
     let environment = ProcessInfo.processInfo.environment
     let budget = try BufferPool.configuredBudget(options.memoryBudget, environment: environment, device: device.info)
-    let buckets = try options.memoryBuckets
-      ?? Self.parse(environment["PHOTON_MEMORY_BUCKETS"], as: BufferPool.BucketPolicy.self, variable: "PHOTON_MEMORY_BUCKETS")
+    let buckets =
+      try options.memoryBuckets
+      ?? Self.parse(
+        environment["PHOTON_MEMORY_BUCKETS"], as: BufferPool.BucketPolicy.self, variable: "PHOTON_MEMORY_BUCKETS")
     self.pool = BufferPool(context: device.context, info: device.info, budgetBytes: budget, policy: buckets ?? .sized)
     self.compiler = ProgramCompiler(device: device, cacheDirectory: options.cacheDirectory)
     // Forced variants (options, then environment) win; otherwise the tuned choice for this device
     // (measured at first use and kept on disk), else the device type's default.
-    let forcedGEMM = try options.gemm
+    let forcedGEMM =
+      try options.gemm
       ?? Self.parse(environment["PHOTON_GEMM"], as: GEMMVariant.self, variable: "PHOTON_GEMM")
-    let forcedAttention = try options.attention
+    let forcedAttention =
+      try options.attention
       ?? Self.parse(environment["PHOTON_ATTENTION"], as: AttentionVariant.self, variable: "PHOTON_ATTENTION")
     var tuned: KernelTuner.Choice?
     if forcedGEMM == nil || forcedAttention == nil {
       // Without a cache directory there is nowhere to keep a tuning run: use the defaults.
-      tuned = KernelTuner.automatic && options.cacheDirectory != nil
+      tuned =
+        KernelTuner.automatic && options.cacheDirectory != nil
         ? try KernelTuner.choice(for: device, in: options.cacheDirectory)
         : KernelTuner.stored(for: device, in: options.cacheDirectory)
     }
     self.gemmVariant = forcedGEMM ?? tuned?.gemm ?? (device.info.isGPU ? .tiledLocal : .panelRows)
     self.attentionVariant = forcedAttention ?? tuned?.attention ?? (device.info.isGPU ? .tiled : .keysVectorized)
     // Not tuned: which one wins follows from the device type (barriers are cheap only on GPUs).
-    self.normVariant = try options.norm
+    self.normVariant =
+      try options.norm
       ?? Self.parse(environment["PHOTON_NORM"], as: NormVariant.self, variable: "PHOTON_NORM")
       ?? (device.info.isGPU ? .group : .rows)
   }

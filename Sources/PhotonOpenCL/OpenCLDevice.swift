@@ -42,10 +42,12 @@ public final class OpenCLDevice: @unchecked Sendable {
       var start: cl_ulong = 0
       var end: cl_ulong = 0
       try check(
-        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
+        clGetEventProfilingInfo(
+          event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &start, nil),
         "clGetEventProfilingInfo")
       try check(
-        clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
+        clGetEventProfilingInfo(
+          event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &end, nil),
         "clGetEventProfilingInfo")
       clReleaseEvent(event)
       let previous = totals[name] ?? (0, 0)

@@ -39,40 +39,55 @@ public enum BackendCheck {
     let word = random(vocab * c), position = random(512 * c), type = random(2 * c)
     var rows: [Row] = []
     for activation in [Activation.gelu, .geluTanh, .relu] {
-      rows.append(try compare("linear + \(activation.rawValue)", "\(b * t)×\(c)→\(inner)") { k in
-        try k.linear(k.tensor(x, shape: [b * t, c]), k.linearWeight(w1, outFeatures: inner, inFeatures: c),
-                     bias: k.tensor(bias1, shape: [inner]), activation: activation)
-      })
+      rows.append(
+        try compare("linear + \(activation.rawValue)", "\(b * t)×\(c)→\(inner)") { k in
+          try k.linear(
+            k.tensor(x, shape: [b * t, c]), k.linearWeight(w1, outFeatures: inner, inFeatures: c),
+            bias: k.tensor(bias1, shape: [inner]), activation: activation)
+        })
     }
-    rows.append(try compare("linear", "\(b * t)×\(inner)→\(c)") { k in
-      let h = try k.tensor(wide, shape: [b * t, inner])
-      return try k.linear(h, k.linearWeight(w2, outFeatures: c, inFeatures: inner), bias: nil, activation: .identity)
-    })
-    rows.append(try compare("layer norm + residual", "\(b * t)×\(c)") { k in
-      try k.normalize(k.tensor(x, shape: [b * t, c]), residual: k.tensor(residual, shape: [b * t, c]),
-                      .layer(weight: k.tensor(gamma, shape: [c]), bias: k.tensor(beta, shape: [c]), eps: 1e-12))
-    })
+    rows.append(
+      try compare("linear", "\(b * t)×\(inner)→\(c)") { k in
+        let h = try k.tensor(wide, shape: [b * t, inner])
+        return try k.linear(h, k.linearWeight(w2, outFeatures: c, inFeatures: inner), bias: nil, activation: .identity)
+      })
+    rows.append(
+      try compare("layer norm + residual", "\(b * t)×\(c)") { k in
+        try k.normalize(
+          k.tensor(x, shape: [b * t, c]), residual: k.tensor(residual, shape: [b * t, c]),
+          .layer(weight: k.tensor(gamma, shape: [c]), bias: k.tensor(beta, shape: [c]), eps: 1e-12))
+      })
     for causal in [false, true] {
-      rows.append(try compare(causal ? "attention, causal" : "attention, padding mask", "B\(b) T\(t) \(heads)×\(c / heads)") { k in
-        try k.attention(AttentionCall(.packed(k.tensor(qkv, shape: [b, t, 3 * c])), heads: heads,
-                                      scale: 1 / Float(c / heads).squareRoot(),
-                                      mask: causal ? nil : k.tensor(ints: mask, shape: [b, t]), masking: causal ? .causal : .none))
-      })
+      rows.append(
+        try compare(causal ? "attention, causal" : "attention, padding mask", "B\(b) T\(t) \(heads)×\(c / heads)") {
+          k in
+          try k.attention(
+            AttentionCall(
+              .packed(k.tensor(qkv, shape: [b, t, 3 * c])), heads: heads,
+              scale: 1 / Float(c / heads).squareRoot(),
+              mask: causal ? nil : k.tensor(ints: mask, shape: [b, t]), masking: causal ? .causal : .none))
+        })
     }
-    rows.append(try compare("embeddings + layer norm", "B\(b) T\(t) C\(c)") { k in
-      try k.embeddings(ids: k.tensor(ints: ids, shape: [b, t]), positions: k.tensor(ints: positions, shape: [b, t]),
-                       tokenTypes: nil, wordTable: k.tensor(word, shape: [vocab, c]),
-                       positionTable: k.tensor(position, shape: [512, c]), tokenTypeTable: k.tensor(type, shape: [2, c]),
-                       weight: k.tensor(gamma, shape: [c]), bias: k.tensor(beta, shape: [c]), eps: 1e-12)
-    })
+    rows.append(
+      try compare("embeddings + layer norm", "B\(b) T\(t) C\(c)") { k in
+        try k.embeddings(
+          ids: k.tensor(ints: ids, shape: [b, t]), positions: k.tensor(ints: positions, shape: [b, t]),
+          tokenTypes: nil, wordTable: k.tensor(word, shape: [vocab, c]),
+          positionTable: k.tensor(position, shape: [512, c]), tokenTypeTable: k.tensor(type, shape: [2, c]),
+          weight: k.tensor(gamma, shape: [c]), bias: k.tensor(beta, shape: [c]), eps: 1e-12)
+      })
     rows.append(try compare("softmax", "\(b * t)×\(c)") { k in try k.softmax(k.tensor(logits, shape: [b * t, c])) })
     rows.append(try compare("tanh", "\(b * t * c)") { k in try k.unary(.tanh, k.tensor(spread, shape: [b * t * c])) })
     for mode in Pooling.allCases {
-      rows.append(try compare("pool \(mode.rawValue)", "B\(b) T\(t) C\(c)") { k in
-        try k.pool(k.tensor(x, shape: [b, t, c]), mask: k.tensor(ints: mask, shape: [b, t]), mode: mode)
-      })
+      rows.append(
+        try compare("pool \(mode.rawValue)", "B\(b) T\(t) C\(c)") { k in
+          try k.pool(k.tensor(x, shape: [b, t, c]), mask: k.tensor(ints: mask, shape: [b, t]), mode: mode)
+        })
     }
-    rows.append(try compare("l2 normalize", "\(b * t)×\(c)") { k in try k.normalize(k.tensor(x, shape: [b * t, c]), residual: nil, .l2) })
+    rows.append(
+      try compare("l2 normalize", "\(b * t)×\(c)") { k in
+        try k.normalize(k.tensor(x, shape: [b * t, c]), residual: nil, .l2)
+      })
     return rows
   }
 }

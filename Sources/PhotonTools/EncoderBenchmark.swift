@@ -88,13 +88,16 @@ public struct EncoderBenchmark: Sendable {
     guard sequence <= encoder.maxSequenceLength else {
       throw PhotonError(
         .invalidArgument,
-        "sequence length \(sequence) exceeds the \(encoder.maxSequenceLength) positions of \(folder.url.lastPathComponent)")
+        "sequence length \(sequence) exceeds the \(encoder.maxSequenceLength) positions of \(folder.url.lastPathComponent)"
+      )
     }
     let weightBytes = profiler?.memoryInUse ?? 0
 
     var random = SystemRandomNumberGenerator()
     let vocabulary = Int32(encoder.vocabularySize)
-    let ids = (0..<(batch * sequence)).map { _ in Int32.random(in: min(1000, vocabulary - 1)..<vocabulary, using: &random) }
+    let ids = (0..<(batch * sequence)).map { _ in
+      Int32.random(in: min(1000, vocabulary - 1)..<vocabulary, using: &random)
+    }
     let input = try EncoderBatch(
       ids: ids, attentionMask: [Int32](repeating: 1, count: ids.count), batchSize: batch, length: sequence)
     func forward() throws {
@@ -113,9 +116,11 @@ public struct EncoderBenchmark: Sendable {
     try forward()
     let counters = profiler?.counters ?? ExecutionCounters()
     let peakActivation = (profiler?.peakMemoryInUse ?? 0) - inUseBefore
-    let kernels = profile ? try profiler?.kernelProfile().map {
-      KernelTime(name: $0.name, milliseconds: $0.seconds * 1000, launches: $0.launches)
-    } : nil
+    let kernels =
+      profile
+      ? try profiler?.kernelProfile().map {
+        KernelTime(name: $0.name, milliseconds: $0.seconds * 1000, launches: $0.launches)
+      } : nil
 
     var times: [Double] = []
     var lastReport = Date()
@@ -133,7 +138,8 @@ public struct EncoderBenchmark: Sendable {
     let median = Self.percentile(times, 0.5)
     let flops = try ModelRegistry.architecture(for: folder).flops(of: folder, batch: batch, sequence: sequence)
     return Result(
-      device: backend.deviceName, backend: kind.rawValue, precision: precision.rawValue, batch: batch, seq: sequence, iterations: iterations,
+      device: backend.deviceName, backend: kind.rawValue, precision: precision.rawValue, batch: batch, seq: sequence,
+      iterations: iterations,
       medianMs: median, p90Ms: Self.percentile(times, 0.9), minMs: times.min() ?? 0,
       tokensPerS: Double(batch * sequence) / median * 1000, sentencesPerS: Double(batch) / median * 1000,
       flopsPerForward: flops, gflops: flops / median / 1e6, counters: counters,

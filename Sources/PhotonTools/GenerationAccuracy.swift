@@ -82,8 +82,9 @@ public enum GenerationAccuracy {
     }
 
     /// Greedy steps from `prompt`; with `forced`, those ids are fed instead of the model's own.
-    func run(_ model: any CausalLanguageModel, _ prompt: [Int32], forced: [Int32]?) throws -> (ids: [Int32], logits: [[Float]])
-    {
+    func run(_ model: any CausalLanguageModel, _ prompt: [Int32], forced: [Int32]?) throws -> (
+      ids: [Int32], logits: [[Float]]
+    ) {
       let cache = try model.makeCache(batch: 1, capacity: prompt.count + newTokens, leftPadding: nil)
       var input = prompt
       var ids: [Int32] = []

@@ -8,7 +8,9 @@ struct CLITests {
   static let repository = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
 
   /// Runs the `photon` built next to this test bundle.
-  static func photon(_ arguments: [String], input: Data = Data()) throws -> (status: Int32, stdout: String, stderr: String) {
+  static func photon(_ arguments: [String], input: Data = Data()) throws -> (
+    status: Int32, stdout: String, stderr: String
+  ) {
     let process = Process()
     process.executableURL = try binary()
     process.arguments = arguments
@@ -41,7 +43,8 @@ struct CLITests {
   static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
   @Test func embedWritesOneArrayPerLineInOrder() throws {
-    let result = try Self.photon(["embed", "--backend", "gpu"], input: Data("first text\nsecond, longer text here\n\n".utf8))
+    let result = try Self.photon(
+      ["embed", "--backend", "gpu"], input: Data("first text\nsecond, longer text here\n\n".utf8))
     #expect(result.status == 0, "\(result.stderr)")
     let rows = try Self.lines(result.stdout).map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Double] }
     #expect(rows.count == 3)
@@ -76,7 +79,10 @@ struct CLITests {
 
   @Test func classifyPrintsLabelsBestFirst() throws {
     let result = try Self.photon(
-      ["classify", "--backend", "cpu", "--model", Fixtures.url("tiny-models/tiny-bert-classifier").path, "--top-k", "3"],
+      [
+        "classify", "--backend", "cpu", "--model", Fixtures.url("tiny-models/tiny-bert-classifier").path, "--top-k",
+        "3",
+      ],
       input: Data("the quick brown fox\n".utf8))
     #expect(result.status == 0, "\(result.stderr)")
     let scores = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
@@ -106,8 +112,11 @@ struct CLITests {
 
   @Test func benchJSONHasTheDocumentedFields() throws {
     let result = try Self.photon(
-      ["bench", "--model", Fixtures.url("tiny-models/tiny-bert").path, "--backend", "gpu", "--batch", "2", "--seq", "16",
-       "--iterations", "2", "--warmup", "1", "--json"])
+      [
+        "bench", "--model", Fixtures.url("tiny-models/tiny-bert").path, "--backend", "gpu", "--batch", "2", "--seq",
+        "16",
+        "--iterations", "2", "--warmup", "1", "--json",
+      ])
     #expect(result.status == 0, "\(result.stderr)")
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     for key in ["median_ms", "p90_ms", "tokens_per_s", "gflops", "counters", "peak_activation_bytes", "device"] {

@@ -167,7 +167,9 @@ struct GPT2Tests {
   /// for a seed on both backends, another for another seed; it runs the cache path end to end.
   @Test func randomWeightsAreSeededAndRun() throws {
     let config = try GPT2Config.decode(
-      Data(#"{"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": 97, "n_positions": 16, "bos_token_id": 0, "eos_token_id": 0}"#.utf8),
+      Data(
+        #"{"n_layer": 2, "n_embd": 32, "n_head": 4, "vocab_size": 97, "n_positions": 16, "bos_token_id": 0, "eos_token_id": 0}"#
+          .utf8),
       file: "random")
     var perBackend: [[Float]] = []
     for backend in try Backends.all() {

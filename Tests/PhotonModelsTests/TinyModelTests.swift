@@ -24,7 +24,8 @@ struct TinyModelTests {
           atol: Self.tolerance, "\(model) \(backend.kind) case \(index) last_hidden_state")
         if let pooled = testCase["pooler_output"] {
           let ours = try #require(output.pooled, "\(model) has a pooler")
-          expectClose(try backend.floats(ours), flatFloats(pooled), atol: Self.tolerance, "\(model) \(backend.kind) pooler")
+          expectClose(
+            try backend.floats(ours), flatFloats(pooled), atol: Self.tolerance, "\(model) \(backend.kind) pooler")
         }
       }
       if let batch = reference.paddedBatch {

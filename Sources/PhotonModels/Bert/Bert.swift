@@ -185,10 +185,15 @@ public final class BertForSequenceClassification: Sendable {
   public init(weights: WeightScope, config: BertConfig, backend: any Backend, precision: Precision = .fp32) throws {
     bert = try BertModel(weights: weights, config: config, backend: backend, precision: precision)
     guard bert.hasPooler else {
-      throw PhotonError(.missingTensor, "BertForSequenceClassification needs bert.pooler.dense.weight, absent from \(weights.weights.url.lastPathComponent)")
+      throw PhotonError(
+        .missingTensor,
+        "BertForSequenceClassification needs bert.pooler.dense.weight, absent from \(weights.weights.url.lastPathComponent)"
+      )
     }
     labels = config.labels
-    classifier = try Linear(Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
+    classifier = try Linear(
+      Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize,
+      out: max(labels.count, 1))
   }
 
   /// Logits `[B, labels]`.
@@ -208,7 +213,9 @@ public final class BertForTokenClassification: Sendable {
   public init(weights: WeightScope, config: BertConfig, backend: any Backend, precision: Precision = .fp32) throws {
     bert = try BertModel(weights: weights, config: config, backend: backend, precision: precision)
     labels = config.labels
-    classifier = try Linear(Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize, out: max(labels.count, 1))
+    classifier = try Linear(
+      Parameters(scope: weights, backend: backend, precision: precision), "classifier", in: config.hiddenSize,
+      out: max(labels.count, 1))
   }
 
   /// Logits `[B, T, labels]`.

@@ -60,7 +60,8 @@ public final class DistilBertModel: EncoderModel {
   let layers: [TransformerBlock]
 
   /// - Parameter precision: how linear weights are stored (embeddings stay fp32).
-  public init(weights: WeightScope, config: DistilBertConfig, backend: any Backend, precision: Precision = .fp32) throws {
+  public init(weights: WeightScope, config: DistilBertConfig, backend: any Backend, precision: Precision = .fp32) throws
+  {
     self.config = config
     self.backend = backend
     let p = Parameters(scope: weights, backend: backend, precision: precision)
