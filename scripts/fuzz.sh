@@ -60,7 +60,7 @@ for target in "${selected[@]}"; do
   # -max_len 65536: long enough for the quadratic-time cases the probe found (80 KB words took
   # 10 s), short enough to keep executions fast.
   status=0
-  PHOTON_FUZZ_TARGET=$target "$binary" "$corpus" "Tests/Fuzz/Corpus/$target" \
+  ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}" PHOTON_FUZZ_TARGET=$target "$binary" "$corpus" "Tests/Fuzz/Corpus/$target" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$artifacts/" -print_final_stats=1 -detect_leaks=0 "$@" >"$log" 2>&1 || status=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
