@@ -16,7 +16,7 @@ case "$which" in asan | tsan | all) ;; *) echo "usage: scripts/sanitizers.sh [as
 
 # PoCL is left out under ASan: see the note in the report below (ASAN_FILTER's default).
 ASAN_FILTER=${ASAN_FILTER:-'PhotonLoadingTests|PhotonTokenizersTests'}
-TSAN_FILTER=${TSAN_FILTER:-'EngineTests'}
+TSAN_FILTER=${TSAN_FILTER:-'ConcurrencyTests|EngineTests'}
 export PHOTON_CACHE_DIR="${PHOTON_CACHE_DIR:-$PWD/.build/photon-cache}"
 export PHOTON_DEVICE="${PHOTON_TEST_DEVICE:-Portable Computing Language}"
 mkdir -p "$PHOTON_CACHE_DIR"
