@@ -14,8 +14,12 @@ cd "$(dirname "$0")/.."
 which=${1:-all}
 case "$which" in asan | tsan | all) ;; *) echo "usage: scripts/sanitizers.sh [asan|tsan|all]" >&2; exit 2 ;; esac
 
-# PoCL is left out under ASan: see the note in the report below (ASAN_FILTER's default).
-ASAN_FILTER=${ASAN_FILTER:-'PhotonLoadingTests|PhotonTokenizersTests'}
+# Under ASan: the targets that need no OpenCL driver, the concurrency tests (.cpu), and the OpenCL
+# device-layer suite as a check that PoCL runs clean under ASan (it does: PoCL itself is not
+# instrumented, but its allocations go through ASan's malloc). The OpenCL equivalence, model, CLI
+# and pipeline suites are left out for time, not for findings: under ASan with PoCL compiling
+# kernels they had not finished after 25 minutes on the 2-core machine.
+ASAN_FILTER=${ASAN_FILTER:-'PhotonLoadingTests|PhotonTokenizersTests|DeviceLayerTests|ConcurrencyTests'}
 TSAN_FILTER=${TSAN_FILTER:-'ConcurrencyTests|EngineTests'}
 export PHOTON_CACHE_DIR="${PHOTON_CACHE_DIR:-$PWD/.build/photon-cache}"
 export PHOTON_DEVICE="${PHOTON_TEST_DEVICE:-Portable Computing Language}"
