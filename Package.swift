@@ -84,3 +84,13 @@ let package = Package(
       dependencies: ["PhotonTokenizers", "PhotonTestSupport"]),
   ]
 )
+
+// Fuzz targets (issue 13): one libFuzzer binary, built only by scripts/fuzz.sh, which sets
+// PHOTON_FUZZ=1 and adds -sanitize=fuzzer,address (libFuzzer supplies `main`, hence
+// -parse-as-library). Absent from every other build, so `swift build` and `swift test` never see it.
+if Context.environment["PHOTON_FUZZ"] != nil {
+  package.targets.append(
+    .executableTarget(
+      name: "PhotonFuzz", dependencies: ["PhotonCore", "PhotonLoading", "PhotonTokenizers"],
+      swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}
