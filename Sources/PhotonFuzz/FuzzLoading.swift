@@ -1,6 +1,7 @@
 import Foundation
 import PhotonCore
 import PhotonLoading
+import PhotonModels
 
 /// The bytes as a whole `.safetensors` file: header parsing and validation, then every tensor
 /// read as the model loader reads it (floats or ints, whichever its dtype allows).
@@ -39,7 +40,8 @@ enum FuzzShardIndex {
     for (name, values) in tensors.sorted(by: { $0.key < $1.key }) {
       let start = data.count
       for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data += $0 } }
-      header.append("\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(values.count)],\"data_offsets\":[\(start),\(data.count)]}")
+      header.append(
+        "\"\(name)\":{\"dtype\":\"F32\",\"shape\":[\(values.count)],\"data_offsets\":[\(start),\(data.count)]}")
     }
     let json = Array("{\(header.joined(separator: ","))}".utf8)
     var file: [UInt8] = []
@@ -60,6 +62,6 @@ enum FuzzShardIndex {
 /// config struct. A thin call on purpose: retarget it when config decoding moves.
 enum FuzzConfig {
   static func run(_ bytes: UnsafeRawBufferPointer) {
-    _ = try? ModelConfig.decode(Data(bytes), file: "config.json")
+    _ = try? ModelRegistry.config(decoding: Data(bytes), file: "config.json")
   }
 }
