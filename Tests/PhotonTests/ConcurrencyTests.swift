@@ -46,7 +46,7 @@ struct ConcurrencyTests {
     let classifier = try TextClassifier(
       model: Fixtures.url("tiny-models/tiny-bert-classifier"), backend: .cpu)
     let texts = ["a good film", "terrible, awful", "it was fine I guess"]
-    let alone = try classifier.classify(texts, topK: nil)
+    let alone = try await classifier.classify(texts, topK: nil)
     let together = try await Self.concurrently { _ in try classifier.classify(texts, topK: nil) }
     for result in together { #expect(result == alone) }
   }
