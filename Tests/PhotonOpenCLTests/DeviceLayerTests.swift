@@ -51,8 +51,13 @@ struct DeviceLayerTests {
   }
 
   /// A successful build's warnings stay in the program's build log (and a log file beside its
-  /// cache entry), and every kernel file of Photon builds with none, at the defines it runs with.
-  @Test func compilerMessagesGoToTheBuildLogAndKernelsHaveNone() throws {
+  /// cache entry), not on the user's terminal.
+  @Test(
+    .disabled(
+      if: ProcessInfo.processInfo.environment["PHOTON_DEVICE"] == "rusticl",
+      "Mesa's rusticl hands back an empty build log for a program that built: no warning reaches it to look for"
+    ))
+  func compilerMessagesGoToTheBuildLog() throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("photon-log-test-\(UInt32.random(in: 0...UInt32.max))")
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -67,7 +72,14 @@ struct DeviceLayerTests {
       at: directory.appendingPathComponent("programs"), includingPropertiesForKeys: nil
     ).filter { $0.pathExtension == "log" }
     #expect(try logs.contains { try String(contentsOf: $0, encoding: .utf8).contains("photon-test-warning") })
+  }
 
+  /// Every kernel file of Photon builds without warnings, at the defines it runs with.
+  @Test func kernelsBuildWithoutWarnings() throws {
+    let directory = FileManager.default.temporaryDirectory
+      .appendingPathComponent("photon-warnings-test-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let compiler = ProgramCompiler(device: try OpenCLDevice.select(), cacheDirectory: directory)
     let backend = try TestBackends.gpu()
     let builds: [(String, String, String)] = [
       ("attention.cl", KernelSource.attention, backend.attentionDefines(headSize: 32, group: 16)),
